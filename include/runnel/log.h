@@ -1,0 +1,139 @@
+// The embedded log: open a data directory, manage topics, append and read.
+//
+//   auto log = runnel::Log::Open("/var/lib/app/events", {});
+//   auto producer = (*log)->NewProducer("clicks");
+//   auto offset = (*producer)->Append(0, {.value = "hello"});
+//   auto reader = (*log)->NewReader("clicks", 0, runnel::StartPosition::Earliest());
+//   while ((*reader)->Poll(std::chrono::seconds(1)).ok()) { auto batch = (*reader)->Read(); }
+//
+// Several processes may open the same directory at once. Appends to one
+// partition are serialised by a file lock taken per group commit, so producers
+// in different processes interleave whole batches; readers in any process see
+// one order, the log's, and wake through inotify when another process appends.
+//
+// Thread safety: Log and Producer may be used from any number of threads.
+// A Reader belongs to one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runnel/options.h"
+#include "runnel/record.h"
+#include "runnel/status.h"
+
+namespace runnel {
+
+struct PartitionInfo {
+  int32_t partition = 0;
+  int64_t start_offset = 0;  // first offset still readable
+  int64_t end_offset = 0;    // next offset to be written (high-water mark)
+  int64_t bytes = 0;         // log bytes on disk
+  int32_t segments = 0;
+};
+
+struct TopicInfo {
+  std::string name;
+  TopicConfig config;
+  std::vector<PartitionInfo> partitions;  // filled by DescribeTopic only
+};
+
+// Where a Reader starts.
+struct StartPosition {
+  enum class Kind : uint8_t { kEarliest, kLatest, kOffset, kTimestamp };
+  Kind kind = Kind::kEarliest;
+  int64_t value = 0;
+
+  static StartPosition Earliest() { return {Kind::kEarliest, 0}; }
+  static StartPosition Latest() { return {Kind::kLatest, 0}; }
+  static StartPosition Offset(int64_t offset) { return {Kind::kOffset, offset}; }
+  // First record whose timestamp is >= ms.
+  static StartPosition Timestamp(int64_t ms) { return {Kind::kTimestamp, ms}; }
+};
+
+// Appends to one topic.
+class Producer {
+ public:
+  virtual ~Producer() = default;
+
+  // Appends records to a partition as one batch and returns the offset of
+  // the first once the batch is durable under the topic's fsync policy.
+  // partition -1 picks one from the first record's key (murmur2, as Kafka's
+  // default partitioner) or round-robin when it has none.
+  virtual Result<int64_t> Append(int32_t partition, std::span<const RecordView> records) = 0;
+  Result<int64_t> Append(int32_t partition, const RecordView& record) {
+    return Append(partition, std::span<const RecordView>(&record, 1));
+  }
+
+  // Same, without waiting: the records are copied before this returns and
+  // `done` runs on a writer thread once the batch is durable (or failed).
+  // Calls to one partition complete in call order.
+  using AppendCallback = std::function<void(Result<int64_t> base_offset)>;
+  virtual void AppendAsync(int32_t partition, std::span<const RecordView> records,
+                           AppendCallback done) = 0;
+
+  // Waits until every AppendAsync issued before it has completed.
+  virtual Status Flush() = 0;
+
+  virtual int32_t partitions() const = 0;
+  // The topic's limit on one record's encoded size (see EncodedRecordBytes);
+  // Append fails with kTooLarge, appending nothing, if any record exceeds it.
+  virtual int32_t max_message_bytes() const = 0;
+};
+
+// Bytes `record` takes when stored alone in a batch (header included): what
+// max_message_bytes is compared with.
+size_t EncodedRecordBytes(const RecordView& record);
+
+// Reads one partition in offset order.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+
+  // Returns the records available now, up to about max_bytes of stored
+  // batches (at least one batch when any is available). Empty = caught up.
+  virtual Result<ReadBatch> Read(size_t max_bytes = 1 << 20) = 0;
+
+  // Blocks until a record at or past position() is readable (OK) or the
+  // timeout passes (kTimedOut). Wakes for appends from any process.
+  virtual Status Poll(std::chrono::milliseconds timeout) = 0;
+
+  // Offset of the next record Read returns.
+  virtual int64_t position() const = 0;
+  virtual Status Seek(StartPosition start) = 0;
+};
+
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // Opens (or creates, per options) the data directory at `dir`.
+  static Result<std::unique_ptr<Log>> Open(const std::string& dir, const Options& options = {});
+
+  virtual Status CreateTopic(std::string_view name, const TopicConfig& config) = 0;
+  virtual Result<std::vector<TopicInfo>> ListTopics() = 0;
+  virtual Result<TopicInfo> DescribeTopic(std::string_view name) = 0;
+  // Removes the topic and its data. Readers already open keep reading what
+  // they have; new appends fail with kNotFound.
+  virtual Status DeleteTopic(std::string_view name) = 0;
+
+  // A producer for `topic`; creates it with options.default_topic_config
+  // when auto_create is set and it does not exist.
+  virtual Result<std::unique_ptr<Producer>> NewProducer(std::string_view topic,
+                                                        bool auto_create = true) = 0;
+  virtual Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
+                                                    StartPosition start) = 0;
+
+  // Applies retention and compaction to every topic once, under each
+  // partition's writer lock.
+  virtual Status RunSteward() = 0;
+
+  virtual const std::string& dir() const = 0;
+};
+
+}  // namespace runnel

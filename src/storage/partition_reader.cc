@@ -1,0 +1,265 @@
+#include "storage/partition_reader.h"
+
+#include <algorithm>
+
+#include "storage/batch_scanner.h"
+#include "storage/data_dir.h"
+#include "storage/read_batch_builder.h"
+#include "storage/segment_index.h"
+#include "storage/segment_list.h"
+#include "util/clock.h"
+#include "util/env.h"
+#include "util/status_macros.h"
+
+namespace runnel::storage {
+
+PartitionReader::PartitionReader(Env* env, std::string dir, std::shared_ptr<TailWatcher> watcher)
+    : env_(env), dir_(std::move(dir)), watcher_(std::move(watcher)) {
+  watch_ = watcher_->Watch(dir_);
+}
+
+PartitionReader::~PartitionReader() = default;
+
+// The published end. Without a readable hwm (never written, or lost to a
+// power failure before any writer reopened the partition) the end is found
+// by scanning the last segment for whole, valid batches: read-only recovery.
+Result<Hwm> ReadPublishedEnd(Env* env, const std::string& dir, std::unique_ptr<File>* cache) {
+  std::unique_ptr<File>& hwm_file = *cache;
+  if (!hwm_file) {
+    auto f = env->OpenFile(dir + "/" + std::string(kHwmFile), OpenMode::kRead);
+    if (f.ok()) {
+      hwm_file = std::move(*f);
+    } else if (!f.status().Is(StatusCode::kNotFound)) {
+      return f.status();
+    }
+  }
+  if (hwm_file) {
+    Result<Hwm> h = ReadHwm(hwm_file.get());
+    if (h.ok() || !(h.status().Is(StatusCode::kNotFound) || h.status().Is(StatusCode::kCorruption))) {
+      return h;
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
+  Hwm h;
+  if (bases.empty()) return h;
+  h.segment_base = bases.back();
+  h.next_offset = h.segment_base;
+  ASSIGN_OR_RETURN(auto log, env->OpenFile(SegmentPath(dir, h.segment_base, SegmentFileKind::kLog),
+                                            OpenMode::kRead));
+  ASSIGN_OR_RETURN(uint64_t size, log->Size());
+  BatchScanner scanner(log.get(), 0, size);
+  BatchHeader bh;
+  std::string_view bytes;
+  while (scanner.Next(&bh, &bytes) == BatchScanner::Outcome::kBatch) h.next_offset = bh.next_offset();
+  h.segment_size = scanner.position();
+  return h;
+}
+
+Status PartitionReader::OpenSegment(int64_t base) {
+  ASSIGN_OR_RETURN(segment_,
+                   env_->OpenFile(SegmentPath(dir_, base, SegmentFileKind::kLog), OpenMode::kRead));
+  segment_base_ = base;
+  position_ = 0;
+  return Status::OK();
+}
+
+Result<uint64_t> PartitionReader::IndexedPosition(int64_t base, int64_t offset) {
+  ASSIGN_OR_RETURN(uint64_t size, segment_->Size());
+  auto index = LoadOffsetIndex(env_, SegmentPath(dir_, base, SegmentFileKind::kIndex), size);
+  if (!index.ok()) return uint64_t{0};  // the index is a hint: scan from the start
+  IndexEntry e = FloorEntry(index->entries, offset - base);
+  if (e.position == 0) return uint64_t{0};
+  // Trust the entry only if the batch it names is there.
+  char buf[kBatchHeaderSize];
+  ASSIGN_OR_RETURN(size_t n, segment_->ReadAt(e.position, buf, sizeof(buf)));
+  BatchHeader h;
+  if (n == sizeof(buf) && ParseBatchHeader(std::string_view(buf, n), &h).ok() &&
+      h.base_offset == base + e.relative_offset) {
+    return uint64_t{e.position};
+  }
+  return uint64_t{0};
+}
+
+Status PartitionReader::PositionAt(int64_t offset) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  min_timestamp_ = -1;
+  if (bases.empty()) {
+    segment_.reset();
+    segment_base_ = -1;
+    next_offset_ = std::max<int64_t>(offset, 0);
+    return Status::OK();
+  }
+  offset = std::max(offset, bases.front());  // below the log start: the start
+  auto it = std::upper_bound(bases.begin(), bases.end(), offset);
+  int64_t base = *(it - 1);
+  RETURN_IF_ERROR(OpenSegment(base));
+  ASSIGN_OR_RETURN(position_, IndexedPosition(base, offset));
+  next_offset_ = offset;
+  return Status::OK();
+}
+
+Status PartitionReader::SeekTimestamp(int64_t ts) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  RETURN_IF_ERROR(PositionAt(bases.empty() ? 0 : bases.front()));
+  for (size_t i = 0; i < bases.size(); ++i) {
+    auto tindex = LoadTimeIndex(env_, SegmentPath(dir_, bases[i], SegmentFileKind::kTimeIndex));
+    bool sealed = i + 1 < bases.size();
+    if (!tindex.ok()) break;
+    // A sealed segment's last time entry bounds all its timestamps.
+    if (sealed && !tindex->entries.empty() && tindex->entries.back().timestamp < ts) continue;
+    RETURN_IF_ERROR(PositionAt(bases[i] + TimeLookup(tindex->entries, ts)));
+    break;
+  }
+  min_timestamp_ = ts;
+  return Status::OK();
+}
+
+Status PartitionReader::Seek(StartPosition start) {
+  switch (start.kind) {
+    case StartPosition::Kind::kEarliest:
+      return PositionAt(0);
+    case StartPosition::Kind::kLatest: {
+      ASSIGN_OR_RETURN(Hwm h, LoadHwm());
+      return PositionAt(h.next_offset);
+    }
+    case StartPosition::Kind::kOffset:
+      if (start.value < 0) return Status::InvalidArgument("negative start offset");
+      return PositionAt(start.value);
+    case StartPosition::Kind::kTimestamp:
+      return SeekTimestamp(start.value);
+  }
+  return Status::InvalidArgument("unknown start position");
+}
+
+// Moves to the segment after the current one; false if there is none yet.
+Result<bool> PartitionReader::NextSegment() {
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  auto it = std::upper_bound(bases.begin(), bases.end(), segment_base_);
+  if (it == bases.end()) return false;
+  RETURN_IF_ERROR(OpenSegment(*it));
+  if (next_offset_ < *it) next_offset_ = *it;  // compaction or retention left a gap
+  return true;
+}
+
+Result<ReadBatch> PartitionReader::Read(size_t max_bytes) {
+  ReadBatchBuilder out;
+  max_bytes = std::max<size_t>(max_bytes, kBatchHeaderSize);
+  size_t consumed = 0;
+  ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
+  if (segment_base_ < 0) {
+    if (hwm.next_offset == 0 && hwm.segment_size == 0) return out.Finish(next_offset_);
+    RETURN_IF_ERROR(PositionAt(next_offset_));
+    if (segment_base_ < 0) return out.Finish(next_offset_);
+  }
+  while (out.record_count() == 0 || consumed < max_bytes) {
+    uint64_t limit;
+    if (segment_base_ == hwm.segment_base) {
+      limit = hwm.segment_size;
+    } else if (segment_base_ < hwm.segment_base) {
+      ASSIGN_OR_RETURN(limit, segment_->Size());  // sealed: all of it is published
+    } else {
+      break;  // ahead of the published end (e.g. a segment being created)
+    }
+    if (position_ >= limit) {
+      if (segment_base_ >= hwm.segment_base) break;  // caught up
+      ASSIGN_OR_RETURN(bool moved, NextSegment());
+      if (!moved) break;
+      continue;
+    }
+    if (out.record_count() > 0 && consumed >= max_bytes) break;
+    size_t want = static_cast<size_t>(std::min<uint64_t>(limit - position_, max_bytes));
+    want = std::max(want, std::min<size_t>(kBatchHeaderSize, limit - position_));
+    auto buf = std::make_unique<char[]>(want);
+    ASSIGN_OR_RETURN(size_t got, segment_->ReadAt(position_, buf.get(), want));
+    std::string_view avail(buf.get(), got);
+    BatchHeader h;
+    std::string problem;
+    auto o = CheckBatch(avail, &h, &problem);
+    if (o == BatchScanner::Outcome::kTorn && got == want && h.magic == kMagicV2 &&
+        h.total_size() <= limit - position_ && h.total_size() > want) {
+      // The first batch is bigger than the read: read exactly that batch.
+      want = h.total_size();
+      buf = std::make_unique<char[]>(want);
+      ASSIGN_OR_RETURN(got, segment_->ReadAt(position_, buf.get(), want));
+      avail = std::string_view(buf.get(), got);
+      o = CheckBatch(avail, &h, &problem);
+    }
+    if (o == BatchScanner::Outcome::kTorn && position_ + got < limit) {
+      o = BatchScanner::Outcome::kBad;  // cannot be a whole batch inside the published range
+      problem = "batch length runs past the published end";
+    }
+    if (o != BatchScanner::Outcome::kBatch) {
+      if (out.record_count() > 0) break;  // hand over what we have; report next time
+      if (o == BatchScanner::Outcome::kTorn) break;
+      // Damage: skip to the next valid batch and say what was skipped.
+      BatchScanner scanner(segment_.get(), position_, limit);
+      const uint64_t bad_begin = position_;
+      uint64_t bad_end = limit;
+      if (scanner.Resync(next_offset_)) bad_end = scanner.position();
+      position_ = bad_end;
+      return Status::Corruption(SegmentPath(dir_, segment_base_, SegmentFileKind::kLog) +
+                                ": bytes " + std::to_string(bad_begin) + "-" +
+                                std::to_string(bad_end) + " damaged (" + problem +
+                                "); skipped, reading continues after them");
+    }
+    // Decode every whole batch in the buffer.
+    size_t used = 0;
+    while (used < got) {
+      std::string_view rest = avail.substr(used);
+      if (used > 0 && CheckBatch(rest, &h, &problem) != BatchScanner::Outcome::kBatch) break;
+      const std::string_view batch = rest.substr(0, h.total_size());
+      used += h.total_size();
+      if (h.next_offset() <= next_offset_ || h.is_control()) {
+        next_offset_ = std::max(next_offset_, h.next_offset());
+        continue;
+      }
+      size_t first = out.record_count();
+      Status st = DecodeRecords(batch, h, out.records(), out.headers());
+      if (!st.ok()) {
+        out.Truncate(first);
+        if (first > 0 || used > h.total_size()) {
+          used -= h.total_size();
+          break;  // report on the next call
+        }
+        position_ += h.total_size();
+        next_offset_ = std::max(next_offset_, h.next_offset());
+        return Status(st.code(), SegmentPath(dir_, segment_base_, SegmentFileKind::kLog) + ": " +
+                                     st.message());
+      }
+      // Drop records before the start offset or the start timestamp.
+      auto* recs = out.records();
+      size_t keep = first;
+      for (size_t i = first; i < recs->size(); ++i) {
+        const auto& r = (*recs)[i];
+        if (r.offset < next_offset_) continue;
+        if (min_timestamp_ >= 0) {
+          if (r.timestamp_ms < min_timestamp_) continue;
+          min_timestamp_ = -1;
+        }
+        (*recs)[keep++] = r;
+      }
+      out.Truncate(keep);
+      next_offset_ = h.next_offset();
+    }
+    position_ += used;
+    consumed += used;
+    out.AddBytes(used);
+    out.AddBuffer(std::move(buf));
+  }
+  return out.Finish(next_offset_);
+}
+
+Status PartitionReader::Poll(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    uint64_t seen = watch_->version();
+    ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
+    if (hwm.next_offset > next_offset_) return Status::OK();
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return Status::TimedOut("no new records");
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    watch_->WaitForChange(seen, std::max(left, std::chrono::milliseconds(1)));
+  }
+}
+
+}  // namespace runnel::storage

@@ -1,0 +1,63 @@
+// PartitionReader: runnel::Reader over one partition's files.
+//
+// It shares nothing in memory with writers: it reads the hwm file for the
+// published end, lists the directory for segments, and reads .log files with
+// pread. So a reader in any process sees exactly what is published, in log
+// order, and never a partial batch. Damage in the log is reported once per
+// damaged range as kCorruption (naming the file and bytes), and the reader
+// moves past it so the next Read continues with the next good batch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runnel/log.h"
+#include "storage/hwm_file.h"
+#include "storage/tail_watcher.h"
+
+namespace runnel {
+class Env;
+class File;
+}  // namespace runnel
+
+namespace runnel::storage {
+
+// The published end of the partition in `dir`: the hwm, or when it is
+// missing or unreadable, what a read-only scan of the last segment finds.
+// *cache holds the open hwm file between calls.
+Result<Hwm> ReadPublishedEnd(Env* env, const std::string& dir, std::unique_ptr<File>* cache);
+
+class PartitionReader final : public Reader {
+ public:
+  // `env` must outlive the reader.
+  PartitionReader(Env* env, std::string dir, std::shared_ptr<TailWatcher> watcher);
+  ~PartitionReader() override;
+
+  Result<ReadBatch> Read(size_t max_bytes) override;
+  Status Poll(std::chrono::milliseconds timeout) override;
+  int64_t position() const override { return next_offset_; }
+  Status Seek(StartPosition start) override;
+
+ private:
+  Result<Hwm> LoadHwm() { return ReadPublishedEnd(env_, dir_, &hwm_file_); }
+  Status OpenSegment(int64_t base);
+  // Byte position in segment `base` from which offset `offset` can be found.
+  Result<uint64_t> IndexedPosition(int64_t base, int64_t offset);
+  Status PositionAt(int64_t offset);
+  Status SeekTimestamp(int64_t ts);
+  Result<bool> NextSegment();
+
+  Env* const env_;
+  const std::string dir_;
+  std::shared_ptr<TailWatcher> watcher_;
+  std::unique_ptr<TailWatcher::Handle> watch_;
+  std::unique_ptr<File> hwm_file_;
+  std::unique_ptr<File> segment_;
+  int64_t segment_base_ = -1;  // -1: not positioned in a segment yet
+  uint64_t position_ = 0;      // byte position in segment_
+  int64_t next_offset_ = 0;
+  int64_t min_timestamp_ = -1;  // while >= 0, skip records older than this
+};
+
+}  // namespace runnel::storage

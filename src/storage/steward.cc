@@ -1,0 +1,195 @@
+#include "storage/steward.h"
+
+#include <unordered_map>
+#include <vector>
+
+#include "storage/batch_scanner.h"
+#include "storage/data_dir.h"
+#include "storage/segment_index.h"
+#include "storage/segment_list.h"
+#include "util/env.h"
+#include "util/status_macros.h"
+
+namespace runnel::storage {
+namespace {
+
+struct SegmentFacts {
+  int64_t base;
+  uint64_t size;
+  int64_t max_ts;  // -1 if unknown or empty
+};
+
+Result<SegmentFacts> Inspect(Env* env, const std::string& dir, int64_t base) {
+  SegmentFacts f{base, 0, -1};
+  ASSIGN_OR_RETURN(auto log, env->OpenFile(SegmentPath(dir, base, SegmentFileKind::kLog),
+                                           OpenMode::kRead));
+  ASSIGN_OR_RETURN(f.size, log->Size());
+  auto tindex = LoadTimeIndex(env, SegmentPath(dir, base, SegmentFileKind::kTimeIndex));
+  if (tindex.ok() && !tindex->damaged && !tindex->entries.empty()) {
+    f.max_ts = tindex->entries.back().timestamp;
+    return f;
+  }
+  // No usable closing time entry: read the batch headers.
+  BatchScanner scanner(log.get(), 0, f.size);
+  BatchHeader h;
+  std::string_view bytes;
+  while (scanner.Next(&h, &bytes) == BatchScanner::Outcome::kBatch) {
+    f.max_ts = std::max(f.max_ts, h.max_timestamp);
+  }
+  return f;
+}
+
+Status RemoveSegment(Env* env, const std::string& dir, int64_t base) {
+  // The .log goes first: a segment without a .log does not exist for readers.
+  RETURN_IF_ERROR(env->RemoveFile(SegmentPath(dir, base, SegmentFileKind::kLog)));
+  for (auto kind : {SegmentFileKind::kIndex, SegmentFileKind::kTimeIndex}) {
+    Status st = env->RemoveFile(SegmentPath(dir, base, kind));
+    if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
+  }
+  return Status::OK();
+}
+
+Status ApplyRetention(Env* env, const std::string& dir, const TopicConfig& config,
+                      const std::vector<SegmentFacts>& sealed, uint64_t total_bytes, int64_t now,
+                      StewardStats* stats, size_t* deleted) {
+  *deleted = 0;
+  for (const SegmentFacts& s : sealed) {
+    bool too_old = config.retention_ms > 0 && s.max_ts >= 0 && s.max_ts < now - config.retention_ms;
+    bool too_big = config.retention_bytes > 0 &&
+                   total_bytes - s.size >= static_cast<uint64_t>(config.retention_bytes);
+    if (!too_old && !too_big) break;
+    RETURN_IF_ERROR(RemoveSegment(env, dir, s.base));
+    total_bytes -= s.size;
+    stats->segments_deleted++;
+    stats->bytes_freed += static_cast<int64_t>(s.size);
+    ++*deleted;
+  }
+  if (*deleted > 0) RETURN_IF_ERROR(env->SyncDir(dir));
+  return Status::OK();
+}
+
+// Newest offset of every key in the partition, up to the published end of
+// the active segment (we hold the writer lock, so the file size is it).
+Status BuildKeyMap(Env* env, const std::string& dir, const std::vector<int64_t>& bases,
+                   std::unordered_map<std::string, int64_t>* newest) {
+  for (int64_t base : bases) {
+    ASSIGN_OR_RETURN(auto log, env->OpenFile(SegmentPath(dir, base, SegmentFileKind::kLog),
+                                             OpenMode::kRead));
+    ASSIGN_OR_RETURN(uint64_t size, log->Size());
+    BatchScanner scanner(log.get(), 0, size);
+    BatchHeader h;
+    std::string_view bytes;
+    std::vector<DecodedRecord> records;
+    std::vector<HeaderView> headers;
+    while (scanner.Next(&h, &bytes) == BatchScanner::Outcome::kBatch) {
+      records.clear();
+      headers.clear();
+      if (!DecodeRecords(bytes, h, &records, &headers).ok()) continue;
+      for (const DecodedRecord& r : records) {
+        if (r.key) (*newest)[std::string(*r.key)] = r.offset;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& config, int64_t base,
+                      const std::unordered_map<std::string, int64_t>& newest, int64_t now,
+                      StewardStats* stats) {
+  const std::string path = SegmentPath(dir, base, SegmentFileKind::kLog);
+  ASSIGN_OR_RETURN(auto log, env->OpenFile(path, OpenMode::kRead));
+  ASSIGN_OR_RETURN(uint64_t size, log->Size());
+  BatchScanner scanner(log.get(), 0, size);
+  BatchHeader h;
+  std::string_view bytes;
+  std::string out;
+  std::vector<DecodedRecord> records;
+  std::vector<HeaderView> headers;
+  int64_t removed = 0;
+  for (;;) {
+    auto o = scanner.Next(&h, &bytes);
+    if (o == BatchScanner::Outcome::kEnd) break;
+    if (o != BatchScanner::Outcome::kBatch) {
+      // Never rewrite around damage: leave the segment for verify to report.
+      return Status::OK();
+    }
+    records.clear();
+    headers.clear();
+    if (h.is_control() || !DecodeRecords(bytes, h, &records, &headers).ok()) {
+      out.append(bytes);  // compressed or control batches are kept whole
+      continue;
+    }
+    std::vector<RecordView> keep;
+    std::vector<int32_t> deltas;
+    for (const DecodedRecord& r : records) {
+      auto it = r.key ? newest.find(std::string(*r.key)) : newest.end();
+      bool latest = it == newest.end() || it->second == r.offset;
+      bool expired_tombstone = !r.value && r.timestamp_ms < now - config.delete_retention_ms;
+      if (!latest || expired_tombstone) continue;
+      RecordView v;
+      v.offset = r.offset;
+      v.timestamp_ms = r.timestamp_ms;
+      v.key = r.key;
+      v.value = r.value;
+      v.headers = std::span<const HeaderView>(headers.data() + r.header_begin, r.header_count);
+      keep.push_back(v);
+      deltas.push_back(static_cast<int32_t>(r.offset - h.base_offset));
+    }
+    removed += static_cast<int64_t>(records.size() - keep.size());
+    if (keep.size() == records.size()) {
+      out.append(bytes);
+    } else if (!keep.empty()) {
+      EncodeBatch(h.base_offset, keep, now, &out, deltas, h.last_offset_delta);
+    }
+  }
+  if (removed == 0) return Status::OK();
+
+  const std::string tmp = path + ".compacting";
+  {
+    ASSIGN_OR_RETURN(auto f, env->OpenFile(tmp, OpenMode::kCreate));
+    RETURN_IF_ERROR(f->Truncate(0));
+    RETURN_IF_ERROR(f->Append(out));
+    RETURN_IF_ERROR(f->Sync());
+  }
+  for (auto kind : {SegmentFileKind::kIndex, SegmentFileKind::kTimeIndex}) {
+    Status st = env->RemoveFile(SegmentPath(dir, base, kind));
+    if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
+  }
+  RETURN_IF_ERROR(env->Rename(tmp, path));
+  RETURN_IF_ERROR(env->SyncDir(dir));
+  RETURN_IF_ERROR(RebuildSegmentIndexes(env, dir, base, /*sealed=*/true));
+  stats->segments_compacted++;
+  stats->records_removed += removed;
+  stats->bytes_freed += static_cast<int64_t>(size) - static_cast<int64_t>(out.size());
+  return Status::OK();
+}
+
+}  // namespace
+
+Status TendPartition(Env* env, const std::string& dir, const TopicConfig& config,
+                     int64_t active_base, int64_t now, StewardStats* stats_out) {
+  StewardStats local;
+  StewardStats* stats = stats_out ? stats_out : &local;
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
+  std::vector<SegmentFacts> sealed;
+  uint64_t total = 0;
+  for (int64_t base : bases) {
+    ASSIGN_OR_RETURN(SegmentFacts f, Inspect(env, dir, base));
+    total += f.size;
+    if (base < active_base) sealed.push_back(f);
+  }
+  size_t deleted = 0;
+  RETURN_IF_ERROR(ApplyRetention(env, dir, config, sealed, total, now, stats, &deleted));
+  if (!config.compact) return Status::OK();
+
+  bases.erase(bases.begin(), bases.begin() + static_cast<long>(deleted));
+  std::unordered_map<std::string, int64_t> newest;
+  RETURN_IF_ERROR(BuildKeyMap(env, dir, bases, &newest));
+  for (int64_t base : bases) {
+    if (base >= active_base) break;
+    RETURN_IF_ERROR(CompactSegment(env, dir, config, base, newest, now, stats));
+  }
+  return Status::OK();
+}
+
+}  // namespace runnel::storage

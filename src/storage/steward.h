@@ -1,0 +1,43 @@
+// The steward: retention and compaction of one partition. Runs under the
+// partition's writer lock (PartitionWriter::RunExclusive) and touches only
+// sealed segments, those below the active one.
+//
+// Retention deletes whole sealed segments, oldest first: while the oldest's
+// largest timestamp is older than retention_ms, and while the partition
+// without it is still at least retention_bytes. Readers in other processes
+// keep reading a deleted segment through their open file; a reader that
+// later asks for an offset below the new start is moved to the start.
+//
+// Compaction keeps, in each sealed segment, only the newest record of each
+// key across the whole partition (records without a key are kept), drops
+// tombstones older than delete_retention_ms, and preserves every kept
+// record's offset (each batch keeps its offset range). A changed segment is
+// written to <base>.log.compacting, synced, and renamed over the original;
+// its indexes are removed first and rebuilt after, so a crash at any point
+// leaves either segment version whole and at worst a missing index, which
+// the next open rebuilds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runnel/options.h"
+#include "runnel/status.h"
+
+namespace runnel {
+class Env;
+}
+
+namespace runnel::storage {
+
+struct StewardStats {
+  int64_t segments_deleted = 0;
+  int64_t segments_compacted = 0;
+  int64_t records_removed = 0;
+  int64_t bytes_freed = 0;
+};
+
+Status TendPartition(Env* env, const std::string& partition_dir, const TopicConfig& config,
+                     int64_t active_base, int64_t now_ms, StewardStats* stats = nullptr);
+
+}  // namespace runnel::storage
