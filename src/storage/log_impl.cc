@@ -125,13 +125,12 @@ void LogImpl::TickLoop() {
 
 Result<TopicConfig> LogImpl::ConfigLocked(std::string_view name) {
   RETURN_IF_ERROR(ValidateTopicName(name));
+  // Another process may have created or deleted it: a catch-up that finds
+  // nothing new costs one pread of the meta hwm.
+  RETURN_IF_ERROR(registry_->CatchUp());
   auto it = registry_->topics().find(name);
   if (it == registry_->topics().end()) {
-    RETURN_IF_ERROR(registry_->CatchUp());
-    it = registry_->topics().find(name);
-    if (it == registry_->topics().end()) {
-      return Status::NotFound("topic '" + std::string(name) + "' does not exist");
-    }
+    return Status::NotFound("topic '" + std::string(name) + "' does not exist");
   }
   return it->second;
 }
