@@ -1,6 +1,6 @@
 // CRC-32C (Castagnoli, polynomial 0x1EDC6F41, reflected), the checksum of
 // Kafka RecordBatch v2. Uses the SSE4.2 crc32 instruction when the CPU has it
-// (checked once at start-up), a table-driven fallback otherwise.
+// (checked once, on first use), a table-driven fallback otherwise.
 #pragma once
 
 #include <cstddef>

@@ -3,8 +3,9 @@
 // Modelled on leveldb's Env, smaller. Paths are plain strings.
 //
 // Error mapping (one place, posix_env.cc): ENOSPC/EDQUOT -> kNoSpace,
-// EROFS/EACCES/EPERM -> kReadOnly, ENOENT -> kNotFound, else kIoError. Every
-// message names the path and the operation.
+// EROFS/EACCES/EPERM -> kReadOnly, ENOENT -> kNotFound, EEXIST (kCreateNew on
+// an existing file) -> kAlreadyExists, else kIoError. Every message names the
+// path and the operation.
 #pragma once
 
 #include <cstdint>
