@@ -1,6 +1,7 @@
 #include "storage/batch_format.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "util/bytes.h"
@@ -71,6 +72,9 @@ Status ParseBatchHeader(std::string_view b, BatchHeader* h) {
   }
   if (h->base_offset < 0 || h->last_offset_delta < 0 || h->records_count < 0) {
     return Status::Corruption("batch has negative offset, offset delta or record count");
+  }
+  if (h->base_offset > INT64_MAX - h->last_offset_delta - 1) {
+    return Status::Corruption("batch offsets overflow");
   }
   return Status::OK();
 }
@@ -210,8 +214,10 @@ Status DecodeRecords(std::string_view batch, const BatchHeader& h,
     if (offset_delta < 0 || offset_delta > h.last_offset_delta) {
       return corrupt(i, "offset delta outside the batch");
     }
-    r.offset = h.base_offset + offset_delta;
-    r.timestamp_ms = h.base_timestamp + ts_delta;
+    r.offset = h.base_offset + offset_delta;  // no overflow: ParseBatchHeader bounds it
+    if (__builtin_add_overflow(h.base_timestamp, ts_delta, &r.timestamp_ms)) {
+      return corrupt(i, "timestamp delta overflows");
+    }
     r.header_begin = static_cast<uint32_t>(headers->size());
     r.header_count = static_cast<uint32_t>(header_count);
     for (int32_t j = 0; j < header_count; ++j) {
