@@ -97,7 +97,16 @@ class Reader {
 
   // Returns the records available now, up to about max_bytes of stored
   // batches (at least one batch when any is available). Empty = caught up.
-  virtual Result<ReadBatch> Read(size_t max_bytes = 1 << 20) = 0;
+  Result<ReadBatch> Read(size_t max_bytes = 1 << 20) {
+    ReadBatch batch;
+    Status st = ReadInto(&batch, max_bytes);
+    if (!st.ok()) return st;
+    return batch;
+  }
+
+  // Same as Read, refilling `batch` (its previous records are dropped) and
+  // reusing its memory: the fast path for a consumer loop.
+  virtual Status ReadInto(ReadBatch* batch, size_t max_bytes = 1 << 20) = 0;
 
   // Blocks until a record at or past position() is readable (OK) or the
   // timeout passes (kTimedOut). Wakes for appends from any process.

@@ -64,10 +64,18 @@ class ReadBatch {
   int64_t next_offset() const { return next_offset_; }
   // Bytes of stored batches this read covered.
   size_t bytes() const { return bytes_; }
+  // Drops the records (and the bytes they point into), keeping capacity.
+  void Clear() {
+    buffers_.clear();
+    headers_.clear();
+    records_.clear();
+    next_offset_ = 0;
+    bytes_ = 0;
+  }
 
  private:
   friend class ReadBatchBuilder;
-  std::vector<std::unique_ptr<char[]>> buffers_;
+  std::vector<std::shared_ptr<const void>> buffers_;  // keep the viewed bytes alive
   std::vector<HeaderView> headers_;
   std::vector<RecordView> records_;
   int64_t next_offset_ = 0;

@@ -141,15 +141,21 @@ Result<bool> PartitionReader::NextSegment() {
   return true;
 }
 
-Result<ReadBatch> PartitionReader::Read(size_t max_bytes) {
-  ReadBatchBuilder out;
+Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
+  ReadBatchBuilder out(batch, &scratch_);
   max_bytes = std::max<size_t>(max_bytes, kBatchHeaderSize);
   size_t consumed = 0;
   ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
   if (segment_base_ < 0) {
-    if (hwm.next_offset == 0 && hwm.segment_size == 0) return out.Finish(next_offset_);
+    if (hwm.next_offset == 0 && hwm.segment_size == 0) {
+      out.Finish(next_offset_);
+      return Status::OK();
+    }
     RETURN_IF_ERROR(PositionAt(next_offset_));
-    if (segment_base_ < 0) return out.Finish(next_offset_);
+    if (segment_base_ < 0) {
+      out.Finish(next_offset_);
+      return Status::OK();
+    }
   }
   while (out.record_count() == 0 || consumed < max_bytes) {
     uint64_t limit;
@@ -169,7 +175,7 @@ Result<ReadBatch> PartitionReader::Read(size_t max_bytes) {
     if (out.record_count() > 0 && consumed >= max_bytes) break;
     size_t want = static_cast<size_t>(std::min<uint64_t>(limit - position_, max_bytes));
     want = std::max(want, std::min<size_t>(kBatchHeaderSize, limit - position_));
-    auto buf = std::make_unique<char[]>(want);
+    std::shared_ptr<char[]> buf = Buffer(want);
     ASSIGN_OR_RETURN(size_t got, segment_->ReadAt(position_, buf.get(), want));
     std::string_view avail(buf.get(), got);
     BatchHeader h;
@@ -179,7 +185,7 @@ Result<ReadBatch> PartitionReader::Read(size_t max_bytes) {
         h.total_size() <= limit - position_ && h.total_size() > want) {
       // The first batch is bigger than the read: read exactly that batch.
       want = h.total_size();
-      buf = std::make_unique<char[]>(want);
+      buf = Buffer(want);
       ASSIGN_OR_RETURN(got, segment_->ReadAt(position_, buf.get(), want));
       avail = std::string_view(buf.get(), got);
       o = CheckBatch(avail, &h, &problem);
@@ -246,7 +252,15 @@ Result<ReadBatch> PartitionReader::Read(size_t max_bytes) {
     out.AddBytes(used);
     out.AddBuffer(std::move(buf));
   }
-  return out.Finish(next_offset_);
+  out.Finish(next_offset_);
+  return Status::OK();
+}
+
+std::shared_ptr<char[]> PartitionReader::Buffer(size_t n) {
+  if (buffer_ && buffer_.use_count() == 1 && buffer_size_ >= n) return buffer_;
+  buffer_size_ = std::max<size_t>(n, 64 << 10);
+  buffer_ = std::shared_ptr<char[]>(new char[buffer_size_]);  // no zero fill
+  return buffer_;
 }
 
 Status PartitionReader::Poll(std::chrono::milliseconds timeout) {

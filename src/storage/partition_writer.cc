@@ -43,6 +43,14 @@ void PartitionWriter::Submit(AppendRequest request) {
   if (schedule) pool_->Schedule([self = shared_from_this()] { self->RunCommits(); });
 }
 
+std::string PartitionWriter::TakeBuffer() {
+  std::lock_guard lock(mu_);
+  if (spare_buffers_.empty()) return {};
+  std::string b = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return b;
+}
+
 void PartitionWriter::Flush() {
   std::unique_lock lock(mu_);
   uint64_t target = submitted_;
@@ -72,9 +80,17 @@ void PartitionWriter::RunCommits() {
       }
     }
   }
+  constexpr size_t kMaxSpareBuffers = 16;
+  constexpr size_t kMaxSpareCapacity = 8 << 20;
   bool again;
   {
     std::lock_guard lock(mu_);
+    for (AppendRequest& r : group) {
+      if (spare_buffers_.size() >= kMaxSpareBuffers) break;
+      if (r.bytes.capacity() > kMaxSpareCapacity) continue;
+      r.bytes.clear();
+      spare_buffers_.push_back(std::move(r.bytes));
+    }
     completed_ += group.size();
     again = !queue_.empty();
     if (!again) scheduled_ = false;

@@ -65,6 +65,9 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   PartitionWriter& operator=(const PartitionWriter&) = delete;
 
   void Submit(AppendRequest request);
+  // An empty string to encode the next request into: one a finished commit
+  // gave back when there is one, so steady appends reuse warm memory.
+  std::string TakeBuffer();
   // Waits until everything submitted before the call has completed.
   void Flush();
   // Under `interval`: schedules a sync if writes are unsynced and the
@@ -111,6 +114,7 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   bool sync_scheduled_ = false;
   uint64_t submitted_ = 0;
   uint64_t completed_ = 0;
+  std::vector<std::string> spare_buffers_;
 
   std::mutex commit_mu_;  // guards everything below
   bool loaded_ = false;

@@ -86,7 +86,9 @@ void ProducerImpl::AppendAsync(int32_t partition, std::span<const RecordView> re
   const size_t limit = static_cast<size_t>(topic_->config.max_message_bytes);
   const int64_t now = WallMillis();
 
+  PartitionWriter& writer = *topic_->writers[static_cast<size_t>(*p)];
   AppendRequest req;
+  req.bytes = writer.TakeBuffer();
   size_t group_start = 0, group_bytes = kBatchHeaderSize;
   auto close_group = [&](size_t end) {
     auto position = static_cast<uint32_t>(req.bytes.size());
@@ -109,7 +111,7 @@ void ProducerImpl::AppendAsync(int32_t partition, std::span<const RecordView> re
   }
   close_group(records.size());
   req.done = std::move(done);
-  topic_->writers[static_cast<size_t>(*p)]->Submit(std::move(req));
+  writer.Submit(std::move(req));
 }
 
 Result<int64_t> ProducerImpl::Append(int32_t partition, std::span<const RecordView> records) {

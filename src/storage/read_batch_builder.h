@@ -1,4 +1,4 @@
-// Builds a ReadBatch (include/runnel/record.h): collects the buffers that
+// Fills a ReadBatch (include/runnel/record.h): collects the buffers that
 // hold stored batches and the records decoded from them, then fixes up each
 // record's header span once the header vector has stopped growing.
 #pragma once
@@ -13,21 +13,30 @@ namespace runnel {
 
 class ReadBatchBuilder {
  public:
-  // Takes ownership of a buffer that decoded records will point into.
-  void AddBuffer(std::unique_ptr<char[]> buffer) { batch_.buffers_.push_back(std::move(buffer)); }
-  std::vector<storage::DecodedRecord>* records() { return &records_; }
-  std::vector<HeaderView>* headers() { return &batch_.headers_; }
-  size_t record_count() const { return records_.size(); }
-  void AddBytes(size_t n) { batch_.bytes_ += n; }
-  // Drops decoded records [from, end) (e.g. before the start offset).
-  void Truncate(size_t from) { records_.resize(from); }
-  void Erase(size_t index) { records_.erase(records_.begin() + static_cast<long>(index)); }
+  // Clears *batch and fills it; `scratch` holds decoded records until
+  // Finish (the reader keeps it, so its capacity is reused). Neither is owned.
+  ReadBatchBuilder(ReadBatch* batch, std::vector<storage::DecodedRecord>* scratch)
+      : batch_(batch), records_(scratch) {
+    batch_->Clear();
+    records_->clear();
+  }
 
-  ReadBatch Finish(int64_t next_offset);
+  // Keeps alive a buffer that decoded records point into.
+  void AddBuffer(std::shared_ptr<const void> buffer) {
+    batch_->buffers_.push_back(std::move(buffer));
+  }
+  std::vector<storage::DecodedRecord>* records() { return records_; }
+  std::vector<HeaderView>* headers() { return &batch_->headers_; }
+  size_t record_count() const { return records_->size(); }
+  void AddBytes(size_t n) { batch_->bytes_ += n; }
+  // Drops decoded records [from, end).
+  void Truncate(size_t from) { records_->resize(from); }
+
+  void Finish(int64_t next_offset);
 
  private:
-  ReadBatch batch_;
-  std::vector<storage::DecodedRecord> records_;
+  ReadBatch* batch_;
+  std::vector<storage::DecodedRecord>* records_;
 };
 
 }  // namespace runnel
