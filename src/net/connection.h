@@ -1,0 +1,76 @@
+// Connection: one accepted TCP or TLS connection, pinned to one io thread.
+//
+// Reading: a coroutine waits for data (on plain TCP it first waits for
+// readability, so an idle connection holds no read buffer), reads as much as
+// is there, hands it all to the Session, and keeps what it did not consume.
+// Writing: replies and deliveries are appended to the OutboundBuffer; Flush()
+// starts one gathered write if none is in flight, and the write completion
+// starts the next, so a connection makes one writev per wake-up however
+// many replies it queued. Reading pauses while more than kPauseReadingAbove
+// bytes wait to be sent, so a client that pipelines without reading its
+// replies cannot grow server memory without bound.
+//
+// Thread safety: every method runs on the owning io thread, except id() and
+// thread_index(), which are immutable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/outbound_buffer.h"
+#include "net/session.h"
+
+namespace runnel::net {
+
+struct ConnectionLimits {
+  size_t max_input_bytes = 1ULL << 30;   // Redis' client-query-buffer-limit
+  size_t pause_reading_above = 8 << 20;  // outbound bytes that pause reading
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  virtual ~Connection() = default;
+
+  uint64_t id() const { return id_; }
+  int thread_index() const { return thread_index_; }
+  const std::string& remote_address() const { return remote_address_; }
+  const std::string& local_address() const { return local_address_; }
+  bool tls() const { return tls_; }
+  std::chrono::steady_clock::time_point created() const { return created_; }
+  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
+  bool closed() const { return closed_; }
+
+  OutboundBuffer& out() { return out_; }
+  // Starts sending queued output if no write is in flight.
+  virtual void Flush() = 0;
+  // Closes now; queued output is dropped. Session::OnClose follows.
+  virtual void Close() = 0;
+  // Closes once queued output is sent.
+  void CloseAfterFlush() {
+    close_after_flush_ = true;
+    Flush();
+  }
+  size_t input_buffer_capacity() const { return input_capacity_; }
+
+ protected:
+  Connection(uint64_t id, int thread_index, ConnectionLimits limits)
+      : id_(id), thread_index_(thread_index), limits_(limits) {}
+
+  const uint64_t id_;
+  const int thread_index_;
+  const ConnectionLimits limits_;
+  std::string remote_address_;
+  std::string local_address_;
+  bool tls_ = false;
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_activity_ = created_;
+  OutboundBuffer out_;
+  bool closed_ = false;
+  bool close_after_flush_ = false;
+  size_t input_capacity_ = 0;
+};
+
+}  // namespace runnel::net

@@ -1,0 +1,64 @@
+// Listener: accepts connections on one address for one protocol, optionally
+// with TLS, and spreads them round-robin over the io threads. The accept loop
+// runs on io thread 0; each socket is created on its target thread's context.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/connection.h"
+#include "net/io_pool.h"
+#include "net/session.h"
+#include "runnel/status.h"
+
+namespace runnel::net {
+
+// Makes the protocol session of a new connection, on its io thread.
+using SessionFactory = std::function<std::unique_ptr<Session>(Connection&)>;
+
+struct ListenerConfig {
+  std::string name;      // for logs: "resp", "resp-tls", ...
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;     // 0 = any free port (see Listener::port())
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain TCP
+  ConnectionLimits limits;
+  bool keepalive = true;
+};
+
+class Listener {
+ public:
+  // `pool` must outlive the listener.
+  Listener(IoPool* pool, ListenerConfig config, SessionFactory factory);
+  ~Listener();
+
+  // Binds and listens (errors such as "address in use" come back here), then
+  // accepts on io thread 0 once the pool runs.
+  Status Start();
+  // Stops accepting; open connections are not touched.
+  void Stop();
+  uint16_t port() const { return port_; }
+  const ListenerConfig& config() const { return config_; }
+  uint64_t accepted() const { return accepted_.load(); }
+
+ private:
+  boost::asio::awaitable<void> AcceptLoop();
+
+  IoPool* const pool_;
+  const ListenerConfig config_;
+  SessionFactory factory_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<uint64_t> accepted_{0};
+};
+
+// A process-wide source of connection ids (never reused).
+uint64_t NextConnectionId();
+
+}  // namespace runnel::net

@@ -1,0 +1,34 @@
+// Session: the protocol side of one connection (RESP, MQTT, Kafka, HTTP...).
+// The net layer owns the socket, buffers and timers; a Session turns input
+// bytes into calls on the broker and replies into the connection's outbound
+// buffer. Every method runs on the connection's io thread.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace runnel::net {
+
+class Connection;
+
+class Session {
+ public:
+  enum class Action : uint8_t {
+    kContinue,         // keep reading
+    kCloseAfterFlush,  // send what is queued, then close (QUIT, protocol error)
+    kCloseNow,         // drop the connection
+  };
+
+  virtual ~Session() = default;
+
+  // `input` holds every byte received and not yet consumed. Set *consumed to
+  // the bytes handled (a partial command stays for the next call) and
+  // *need_at_least to the total input size the next step needs, when known,
+  // so the connection sizes its buffer once for a large value.
+  virtual Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) = 0;
+
+  // The connection is gone (peer closed, error, limit, shutdown). Last call.
+  virtual void OnClose() = 0;
+};
+
+}  // namespace runnel::net

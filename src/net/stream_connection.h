@@ -1,0 +1,172 @@
+// StreamConnection<Stream>: Connection over a plain TCP socket or an
+// asio::ssl::stream of one. See connection.h for the behaviour.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "net/connection.h"
+
+namespace runnel::net {
+
+using Tcp = boost::asio::ip::tcp;
+using TlsStream = boost::asio::ssl::stream<Tcp::socket>;
+
+template <typename Stream>
+class StreamConnection final : public Connection {
+ public:
+  static constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+  static constexpr size_t kReadChunk = 16 << 10;
+  static constexpr size_t kShrinkAbove = 64 << 10;
+
+  // The session is made by `make_session` once the connection exists.
+  StreamConnection(Stream stream, uint64_t id, int thread_index, ConnectionLimits limits)
+      : Connection(id, thread_index, limits),
+        stream_(std::move(stream)),
+        resume_reading_(stream_.get_executor()) {
+    tls_ = kIsTls;
+    boost::system::error_code ec;
+    auto& sock = Socket();
+    auto remote = sock.remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+    auto local = sock.local_endpoint(ec);
+    if (!ec) local_address_ = local.address().to_string() + ":" + std::to_string(local.port());
+    sock.set_option(Tcp::no_delay(true), ec);
+  }
+
+  void SetSession(std::unique_ptr<Session> session) { session_ = std::move(session); }
+
+  Tcp::socket& Socket() {
+    if constexpr (kIsTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+
+  // The connection's life: TLS handshake, then read until closed.
+  boost::asio::awaitable<void> Run() {
+    auto self = this->shared_from_this();  // lives as long as the loop
+    using boost::asio::as_tuple;
+    using boost::asio::use_awaitable;
+    if constexpr (kIsTls) {
+      auto [ec] = co_await stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                                   as_tuple(use_awaitable));
+      if (ec) {
+        Close();
+        co_return;
+      }
+    }
+    while (!closed_) {
+      if (out_.size() > limits_.pause_reading_above) {
+        // Wait for the writer to drain (it cancels this timer).
+        resume_reading_.expires_at(std::chrono::steady_clock::time_point::max());
+        co_await resume_reading_.async_wait(as_tuple(use_awaitable));
+        continue;
+      }
+      if constexpr (!kIsTls) {
+        if (used_ == 0) {
+          // Idle: hold no read buffer while waiting.
+          if (input_.capacity() > kShrinkAbove) ReleaseInput();
+          auto [ec] = co_await stream_.async_wait(Tcp::socket::wait_read, as_tuple(use_awaitable));
+          if (ec) break;
+        }
+      }
+      size_t want = std::max(kReadChunk, need_at_least_ > used_ ? need_at_least_ - used_ : 0);
+      if (used_ + want > limits_.max_input_bytes + kReadChunk) {
+        break;  // the session let a command grow past the input limit
+      }
+      if (input_.size() < used_ + want) {
+        input_.resize(used_ + want);
+        input_capacity_ = input_.capacity();
+      }
+      auto [ec, n] = co_await stream_.async_read_some(
+          boost::asio::buffer(input_.data() + used_, input_.size() - used_),
+          as_tuple(use_awaitable));
+      if (ec || n == 0) break;
+      used_ += n;
+      last_activity_ = std::chrono::steady_clock::now();
+      size_t consumed = 0, need = 0;
+      Session::Action action =
+          session_->OnInput(std::string_view(input_.data(), used_), &consumed, &need);
+      if (consumed > 0) {
+        std::memmove(input_.data(), input_.data() + consumed, used_ - consumed);
+        used_ -= consumed;
+      }
+      need_at_least_ = need;
+      if (action == Session::Action::kCloseNow) break;
+      if (action == Session::Action::kCloseAfterFlush) {
+        CloseAfterFlush();
+        break;
+      }
+      Flush();
+    }
+    // After QUIT the pending write closes the connection when it completes.
+    if (!close_after_flush_ || out_.empty()) Close();
+  }
+
+  void Flush() override {
+    if (writing_ || closed_ || out_.empty()) return;
+    writing_ = true;
+    boost::asio::async_write(
+        stream_, out_.Gather(),
+        [self = this->shared_from_this(), this](boost::system::error_code ec, size_t n) {
+          writing_ = false;
+          out_.Consume(n);
+          if (ec) {
+            Close();
+            return;
+          }
+          if (out_.size() <= limits_.pause_reading_above / 2) resume_reading_.cancel();
+          if (!out_.empty()) {
+            Flush();
+          } else if (close_after_flush_) {
+            Close();
+          }
+        });
+  }
+
+  void Close() override {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    Socket().shutdown(Tcp::socket::shutdown_both, ec);
+    Socket().close(ec);
+    resume_reading_.cancel();
+    out_.Clear();
+    Finish();
+  }
+
+ private:
+  void ReleaseInput() {
+    std::string().swap(input_);
+    input_capacity_ = 0;
+  }
+  // Tells the session once, whichever path closed the connection.
+  void Finish() {
+    if (finished_) return;
+    finished_ = true;
+    if (session_) session_->OnClose();
+  }
+
+  Stream stream_;
+  boost::asio::steady_timer resume_reading_;
+  std::unique_ptr<Session> session_;
+  std::string input_;
+  size_t used_ = 0;
+  size_t need_at_least_ = 0;
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace runnel::net
