@@ -1,14 +1,13 @@
 #include "cli/cli_util.h"
 
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
 
 namespace runnel::cli {
 
@@ -30,8 +29,8 @@ int ReportUsage(std::string_view verb, std::string_view message) {
 }
 
 void ReportWarning(std::string_view verb, std::string_view message) {
-  std::fprintf(stderr, "runnel %.*s: warning: %.*s\n", static_cast<int>(verb.size()),
-               verb.data(), static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "runnel %.*s: warning: %.*s\n", static_cast<int>(verb.size()), verb.data(),
+               static_cast<int>(message.size()), message.data());
 }
 
 Result<std::unique_ptr<Log>> OpenLog(const std::string& dir, bool create,
@@ -111,10 +110,18 @@ std::string EscapeLine(std::string_view bytes) {
       continue;
     }
     switch (c) {
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           AppendHexByte(&out, "\\x", c);

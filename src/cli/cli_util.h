@@ -7,6 +7,10 @@
 // are not thread-safe (callers that share them hold their own lock).
 #pragma once
 
+#include "runnel/log.h"
+#include "runnel/record.h"
+#include "runnel/status.h"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -14,10 +18,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "runnel/log.h"
-#include "runnel/record.h"
-#include "runnel/status.h"
 
 namespace runnel::cli {
 

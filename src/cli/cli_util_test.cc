@@ -1,12 +1,11 @@
 #include "cli/cli_util.h"
 
-#include <signal.h>
-#include <unistd.h>
-
-#include <string>
-#include <vector>
-
 #include <gtest/gtest.h>
+
+#include <signal.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
 
 namespace runnel::cli {
 namespace {
@@ -145,8 +144,8 @@ TEST(ParseStartPositionTest, AcceptsTheFourForms) {
 }
 
 TEST(ParseStartPositionTest, RejectsMalformedValuesAsInvalidArgument) {
-  for (std::string_view bad : {"", "-1", "12x", "@", "@-5", "@abc", "Earliest", " 1",
-                               "99999999999999999999"}) {
+  for (std::string_view bad :
+       {"", "-1", "12x", "@", "@-5", "@abc", "Earliest", " 1", "99999999999999999999"}) {
     auto r = ParseStartPosition(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(r.status().Is(StatusCode::kInvalidArgument)) << bad;

@@ -10,14 +10,14 @@
 // partitions (one thread per partition for small topics, so a partition's
 // wake-up never waits behind another's poll timeout); they print through one
 // Sink, under its lock, a whole batch at a time.
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
 #include <algorithm>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "cli/cli_util.h"
-#include "cli/commands.h"
 
 namespace runnel::cli {
 namespace {
@@ -186,8 +186,7 @@ void FollowAll(std::vector<PartitionCursor>& cursors, Sink* sink) {
   std::vector<std::thread> workers;
   const size_t per = (cursors.size() + threads - 1) / threads;
   for (size_t begin = 0; begin < cursors.size(); begin += per) {
-    std::span<PartitionCursor> share(cursors.data() + begin,
-                                     std::min(per, cursors.size() - begin));
+    std::span<PartitionCursor> share(cursors.data() + begin, std::min(per, cursors.size() - begin));
     workers.emplace_back([share, sink] { Follow(share, sink); });
   }
   for (std::thread& t : workers) t.join();

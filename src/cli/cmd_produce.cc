@@ -7,17 +7,16 @@
 // costs one group commit (one fsync under fsync=always) per few MiB, never one
 // per line. Offsets are printed only after Append returned: that is the
 // durability point under the topic's fsync policy.
-#include <poll.h>
-#include <unistd.h>
+#include "cli/cli_util.h"
+#include "cli/commands.h"
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <poll.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
-
-#include "cli/cli_util.h"
-#include "cli/commands.h"
 
 namespace runnel::cli {
 namespace {
@@ -64,8 +63,7 @@ Result<bool> ReadMore(int fd, std::string* buf) {
 
 class LineProducer {
  public:
-  LineProducer(const ProduceFlags& flags, Producer* producer,
-               std::span<const HeaderView> headers)
+  LineProducer(const ProduceFlags& flags, Producer* producer, std::span<const HeaderView> headers)
       : flags_(flags), producer_(producer), headers_(headers), progress_(kVerb) {}
 
   // Runs until end of input; returns the exit code.
@@ -95,7 +93,8 @@ class LineProducer {
       }
     }
     progress_.Finish();
-    if (!out_.Flush() && !out_.broken_pipe()) return ReportError(kVerb, Status::IoError(out_.error()));
+    if (!out_.Flush() && !out_.broken_pipe())
+      return ReportError(kVerb, Status::IoError(out_.error()));
     return kExitOk;
   }
 
@@ -118,11 +117,11 @@ class LineProducer {
   int TooLarge(int64_t line, const std::string& size) {
     progress_.Finish();
     (void)out_.Flush();
-    return ReportError(kVerb, Status::TooLarge(
-        "line " + std::to_string(line) + ": record takes " + size + "; topic '" +
-        EscapeLine(flags_.topic) + "' allows at most " +
-        std::to_string(producer_->max_message_bytes()) +
-        " bytes (max_message_bytes); the lines before it were appended"));
+    return ReportError(
+        kVerb, Status::TooLarge("line " + std::to_string(line) + ": record takes " + size +
+                                "; topic '" + EscapeLine(flags_.topic) + "' allows at most " +
+                                std::to_string(producer_->max_message_bytes()) +
+                                " bytes (max_message_bytes); the lines before it were appended"));
   }
 
   // Appends `lines` as one batch, stopping before the first record that is
@@ -145,10 +144,10 @@ class LineProducer {
       if (!base.ok()) {
         progress_.Finish();
         (void)out_.Flush();
-        return ReportError(kVerb, Status(base.status().code(),
-                                         "lines " + std::to_string(line_number_ + 1) + "-" +
-                                             std::to_string(line_number_ + records->size()) +
-                                             ": " + base.status().message()));
+        return ReportError(
+            kVerb, Status(base.status().code(), "lines " + std::to_string(line_number_ + 1) + "-" +
+                                                    std::to_string(line_number_ + records->size()) +
+                                                    ": " + base.status().message()));
       }
       if (flags_.print_offsets && !out_.broken_pipe()) {
         for (size_t i = 0; i < records->size(); ++i) {
@@ -184,8 +183,10 @@ int RunProduce(const ProduceFlags& f) {
     fsync = *spec;
     defaults.fsync = *spec;
   }
-  if (f.key && f.key_separator) return ReportUsage(kVerb, "--key and --key-separator exclude each other");
-  if (f.key_separator && f.key_separator->empty()) return ReportUsage(kVerb, "--key-separator is empty");
+  if (f.key && f.key_separator)
+    return ReportUsage(kVerb, "--key and --key-separator exclude each other");
+  if (f.key_separator && f.key_separator->empty())
+    return ReportUsage(kVerb, "--key-separator is empty");
   std::vector<HeaderView> headers;
   for (const std::string& h : f.headers) {
     size_t eq = h.find('=');
@@ -211,8 +212,8 @@ int RunProduce(const ProduceFlags& f) {
       for (const TopicInfo& t : *topics) {
         if (t.name == f.topic && !(t.config.fsync == *fsync)) {
           ReportWarning(kVerb, "topic '" + EscapeLine(f.topic) + "' exists with fsync " +
-                                   t.config.fsync.ToString() + "; --fsync " +
-                                   fsync->ToString() + " is ignored");
+                                   t.config.fsync.ToString() + "; --fsync " + fsync->ToString() +
+                                   " is ignored");
         }
       }
     }

@@ -1,13 +1,13 @@
 // `runnel serve`: the broker. It is a later piece of work; the command is
 // registered now with its planned flags so scripts and docs can refer to it,
 // and it says plainly that it is not there rather than pretending to run.
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "cli/cli_util.h"
-#include "cli/commands.h"
 
 namespace runnel::cli {
 namespace {

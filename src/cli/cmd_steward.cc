@@ -2,13 +2,13 @@
 // (no broker running). Each pass is Log::RunSteward(), which works under
 // each partition's writer lock, so it is safe next to producers in other
 // processes.
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
-
-#include "cli/cli_util.h"
-#include "cli/commands.h"
 
 namespace runnel::cli {
 namespace {
@@ -50,9 +50,9 @@ void RegisterStewardCommand(CLI::App& app) {
   auto f = std::make_shared<StewardFlags>();
   CLI::App* cmd = app.add_subcommand(
       "steward", "Apply retention and compaction to every topic (once, or every interval)");
-  cmd->footer(WrapText(
-      "Without --once, runs a pass every --interval-ms until SIGINT/SIGTERM (exit 0); a "
-      "failed pass is reported on stderr and retried at the next interval."));
+  cmd->footer(
+      WrapText("Without --once, runs a pass every --interval-ms until SIGINT/SIGTERM (exit 0); a "
+               "failed pass is reported on stderr and retried at the next interval."));
   cmd->add_option("--dir", f->dir, "Data directory")->required();
   cmd->add_flag("--once", f->once, "Run one pass and exit (non-zero if it failed)");
   cmd->add_option("--interval-ms", f->interval_ms, "Time between passes")->capture_default_str();

@@ -1,12 +1,12 @@
 // `runnel topic create|list|describe|delete`: topic administration on a data
 // directory. Output of list/describe is for people; --json is for scripts.
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
-
-#include "cli/cli_util.h"
-#include "cli/commands.h"
 
 namespace runnel::cli {
 namespace {
@@ -72,8 +72,7 @@ void RegisterCreate(CLI::App* topic) {
   cmd->add_option("--fsync", f->fsync,
                   "always | interval:MS | never (default interval:" +
                       std::to_string(c.fsync.interval_ms) + ")");
-  cmd->add_option("--max-message-bytes", c.max_message_bytes,
-                  "Largest encoded record accepted")
+  cmd->add_option("--max-message-bytes", c.max_message_bytes, "Largest encoded record accepted")
       ->capture_default_str();
   cmd->add_option("--segment-bytes", c.segment_bytes, "Roll the active segment at this size")
       ->capture_default_str();
@@ -122,9 +121,8 @@ void RegisterList(CLI::App* topic) {
 
 void AppendConfigJson(std::string* out, const TopicConfig& c) {
   out->append("{\"partitions\":" + std::to_string(c.partitions) +
-              ",\"retention_ms\":" + std::to_string(c.retention_ms) +
-              ",\"retention_bytes\":" + std::to_string(c.retention_bytes) +
-              ",\"compact\":" + (c.compact ? "true" : "false") +
+              ",\"retention_ms\":" + std::to_string(c.retention_ms) + ",\"retention_bytes\":" +
+              std::to_string(c.retention_bytes) + ",\"compact\":" + (c.compact ? "true" : "false") +
               ",\"delete_retention_ms\":" + std::to_string(c.delete_retention_ms) +
               ",\"fsync\":\"" + c.fsync.ToString() + "\"" +
               ",\"max_message_bytes\":" + std::to_string(c.max_message_bytes) +
@@ -144,8 +142,8 @@ std::string DescribeJson(const TopicInfo& t) {
     out += "{\"partition\":" + std::to_string(p.partition) +
            ",\"start_offset\":" + std::to_string(p.start_offset) +
            ",\"end_offset\":" + std::to_string(p.end_offset) +
-           ",\"bytes\":" + std::to_string(p.bytes) +
-           ",\"segments\":" + std::to_string(p.segments) + "}";
+           ",\"bytes\":" + std::to_string(p.bytes) + ",\"segments\":" + std::to_string(p.segments) +
+           "}";
   }
   out += "]}\n";
   return out;
@@ -203,11 +201,11 @@ void RegisterDescribe(CLI::App* topic) {
   CLI::App* cmd = topic->add_subcommand(
       "describe", "Show a topic's config and each partition's offsets, bytes and segments");
   cmd->footer(WrapText(std::string(kNameHelp) +
-              "\n--json prints one object: {\"name\":..,\"config\":{\"partitions\":..,"
-              "\"retention_ms\":..,\"retention_bytes\":..,\"compact\":..,"
-              "\"delete_retention_ms\":..,\"fsync\":\"..\",\"max_message_bytes\":..,"
-              "\"segment_bytes\":..,\"segment_ms\":..},\"partitions\":[{\"partition\":..,"
-              "\"start_offset\":..,\"end_offset\":..,\"bytes\":..,\"segments\":..}]}"));
+                       "\n--json prints one object: {\"name\":..,\"config\":{\"partitions\":..,"
+                       "\"retention_ms\":..,\"retention_bytes\":..,\"compact\":..,"
+                       "\"delete_retention_ms\":..,\"fsync\":\"..\",\"max_message_bytes\":..,"
+                       "\"segment_bytes\":..,\"segment_ms\":..},\"partitions\":[{\"partition\":..,"
+                       "\"start_offset\":..,\"end_offset\":..,\"bytes\":..,\"segments\":..}]}"));
   AddDirOption(cmd, f.get());
   AddNameArgument(cmd, f.get());
   cmd->add_flag("--json", f->json, "Machine-readable output (one JSON object)");

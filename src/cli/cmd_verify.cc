@@ -2,14 +2,14 @@
 // Reads every segment and index (storage::VerifyDirectory), changes nothing.
 // Exit status: 0 clean, 1 damage found, 2 usage or I/O error (the check
 // could not run).
-#include <cstdio>
-#include <memory>
-#include <string>
-
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "storage/verify.h"
 #include "util/env.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
 
 namespace runnel::cli {
 namespace {
@@ -49,11 +49,11 @@ int RunVerify(const std::string& dir) {
 void RegisterVerifyCommand(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("verify", "Check every segment and index in a data directory");
-  cmd->footer(WrapText(
-      "Prints one line per damaged byte range, 'DAMAGED <file> bytes <begin>-<end>: "
-      "<problem>', then a summary (topics, partitions including the internal meta one, "
-      "segments, batches, records, bytes). Never modifies anything. Exit status: 0 clean, "
-      "1 damage found, 2 usage or I/O error."));
+  cmd->footer(
+      WrapText("Prints one line per damaged byte range, 'DAMAGED <file> bytes <begin>-<end>: "
+               "<problem>', then a summary (topics, partitions including the internal meta one, "
+               "segments, batches, records, bytes). Never modifies anything. Exit status: 0 clean, "
+               "1 damage found, 2 usage or I/O error."));
   cmd->add_option("--dir", *dir, "Data directory")->required();
   cmd->callback([dir] { ExitCode() = RunVerify(*dir); });
 }

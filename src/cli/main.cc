@@ -1,13 +1,12 @@
 // `runnel`: the command-line tool. Each verb registers itself from its
 // cmd_<verb>.cc (see commands.h); this file only parses and maps outcomes to
 // exit codes: 0 success, 1 runtime failure, 2 usage error.
-#include <signal.h>
-
-#include <cstdio>
-#include <string>
-
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+
+#include <cstdio>
+#include <signal.h>
+#include <string>
 
 #ifndef RUNNEL_VERSION
 #error "RUNNEL_VERSION must be defined by the build (CMake's PROJECT_VERSION)"
@@ -51,9 +50,10 @@ int main(int argc, char** argv) {
   // EPIPE from write() so the command can stop quietly, not kill us mid-way.
   signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app("runnel: an embedded event log and (later) a broker.\n"
-               "Every command works on a data directory given with --dir.",
-               "runnel");
+  CLI::App app(
+      "runnel: an embedded event log and (later) a broker.\n"
+      "Every command works on a data directory given with --dir.",
+      "runnel");
   app.set_version_flag("--version", "runnel " RUNNEL_VERSION);
   app.require_subcommand(1);
   app.get_formatter()->column_width(34);
