@@ -40,7 +40,7 @@ struct TopicConfig {
   bool compact = false;          // keep only the newest record per key
   int64_t delete_retention_ms = 24LL * 3600 * 1000;  // how long compaction keeps tombstones
   FsyncSpec fsync;
-  int32_t max_message_bytes = kDefaultMaxMessageBytes;  // largest encoded record batch
+  int32_t max_message_bytes = kDefaultMaxMessageBytes;  // largest record, encoded alone in a batch
   int64_t segment_bytes = 128LL << 20;                  // roll the active segment at this size
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;          // ... or at this age
 
@@ -49,7 +49,9 @@ struct TopicConfig {
 };
 
 struct Options {
-  bool create_if_missing = true;  // create the directory if it does not exist
+  // Create the directory (or initialise an empty one) when it is not yet a
+  // data directory; false: such a directory is kNotFound, nothing is written.
+  bool create_if_missing = true;
   // Topic config used when a producer auto-creates a topic.
   TopicConfig default_topic_config;
   // The file-system layer. nullptr = the real POSIX one. Not owned; must

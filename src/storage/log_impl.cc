@@ -60,6 +60,9 @@ Status PrepareDataDir(Env* env, const std::string& dir, bool create_if_missing) 
     return Status::InvalidArgument(dir + " is not a runnel data directory (it has files but no " +
                                    std::string(kMarkerFile) + " marker); refusing to use it");
   }
+  if (!create_if_missing) {
+    return Status::NotFound(dir + " is an empty directory, not a runnel data directory");
+  }
   RETURN_IF_ERROR(env->CreateDirs(TopicsDir(dir)));
   RETURN_IF_ERROR(env->CreateDirs(MetaDir(dir)));
   {
