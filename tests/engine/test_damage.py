@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (Runnel, _binary, field_bytes, offsets, produce_batches, scan_batches,
+from conftest import (LiveProducer, Runnel, _binary, field_bytes, offsets, scan_batches,
                       segment_files, snapshot_tree, values)
 
 TOPIC = "dmg"
@@ -59,9 +59,12 @@ def template(tmp_path_factory):
         p_offs = []
         # Lock-step, one batch per chunk; a pause now and then spreads the
         # timestamps so --from @TS has something to find.
-        for i in range(0, BATCHES, 10):
-            p_offs += produce_batches(r, data, TOPIC, batches[i:i + 10])
-            time.sleep(0.003)
+        producer = LiveProducer(r, data, TOPIC)
+        for i, batch in enumerate(batches):
+            p_offs += producer.send(batch)
+            if i % 10 == 9:
+                time.sleep(0.003)
+        producer.close()
         assert p_offs == list(range(len(lines)))
         recs, res = r.consume(data, TOPIC)
         assert values(recs) == lines, res.describe()
