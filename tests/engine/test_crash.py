@@ -13,14 +13,20 @@ read back and checked against a model of what was sent and acknowledged:
 - the log is, round by round, a prefix of what each round sent, in order
   (unacknowledged lines may be missing, never reordered, never invented);
 - what a reader saw once never disappears later;
-- `runnel verify` is clean.
+- `runnel verify` is clean;
+- a `consume --follow` started before the first round saw exactly the final
+  log: every published record once, in order, nothing that later vanished.
 
 RUNNEL_TEST_SEED replays a run; RUNNEL_CRASH_ROUNDS changes the round count.
 """
 
+import json
 import os
+import queue
 import random
 import re
+import signal
+import subprocess
 import threading
 import time
 
@@ -187,6 +193,8 @@ def test_kill9_loses_no_acknowledged_record(runnel, data_dir, policy):
     model = Model(f"seed {seed} (RUNNEL_TEST_SEED), fsync {policy}")
     runnel.run("topic", "create", "--dir", data_dir, "crash", "--fsync", policy,
                "--segment-bytes", "65536")
+    follower = runnel.popen("consume", "--dir", data_dir, "--format", "json", "--follow", "--",
+                            "crash", stdin=subprocess.DEVNULL)
     acked_rounds = 0
     busy_kills = 0  # kills with acknowledged lines and more lines still on the way
     for round_no in range(ROUNDS):
@@ -222,3 +230,28 @@ def test_kill9_loses_no_acknowledged_record(runnel, data_dir, policy):
     info = runnel.describe(data_dir, "crash")
     assert info["partitions"][0]["end_offset"] == len(recs), info
     runnel.verify(data_dir)
+
+    # The follower lived through every crash and saw exactly the log.
+    final = [(r["offset"], r["value"]) for r in recs]
+    seen = []
+    deadline = time.monotonic() + 60
+    while len(seen) < len(final) and time.monotonic() < deadline:
+        try:
+            line = follower.stdout.get_line(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        r = json.loads(line)
+        seen.append((r["offset"], r.get("value")))
+    follower.signal(signal.SIGTERM)
+    res = follower.wait(30)
+    assert res.returncode == 0 and res.stderr == b"", \
+        f"{model.ctx}: follower did not end cleanly:\n{res.describe()}"
+    if seen != final:
+        first = next((i for i, (a, b) in enumerate(zip(seen, final)) if a != b),
+                     min(len(seen), len(final)))
+        raise AssertionError(
+            f"{model.ctx}: the follower saw {len(seen)} records, the log has {len(final)}; "
+            f"first difference at position {first}: follower {seen[first:first + 3]}, "
+            f"log {final[first:first + 3]}")
