@@ -11,6 +11,7 @@ follower that has not seen every record in time fails the test.
 """
 
 import json
+import os
 import queue
 import random
 import signal
@@ -171,3 +172,80 @@ def test_two_producers_two_followers(runnel, data_dir, partitions):
             got = [by_offset.get(o) for o in printed[p]]
             assert got == sent[p], f"{ctx}: producer {p}'s printed offsets do not hold its records"
     runnel.verify(data_dir)
+
+
+def test_producer_killed_while_another_appends(runnel, data_dir):
+    """Producer A appends steadily while producers B1..Bn on the same
+    partition are each SIGKILLed at a random moment. A never fails; every
+    offset either printed is in the log with its line; offsets are dense; a
+    follower sees exactly the log; verify is clean."""
+    seed = pick_seed()
+    rng = random.Random(seed)
+    ctx = f"seed {seed}"
+    runnel.run("topic", "create", "--dir", data_dir, "mixed", "--segment-bytes", "32768")
+    follower = runnel.popen("consume", "--dir", data_dir, "--format", "json", "--follow", "--",
+                            "mixed", stdin=subprocess.DEVNULL)
+    a_lines = [f"A-{n:05d}".encode() for n in range(6000)]
+    a = runnel.popen("produce", "--dir", data_dir, "--print-offsets", "--", "mixed")
+    a_feeder = threading.Thread(target=feed, daemon=True,
+                                args=(a, a_lines, random.Random(seed + 1), threading.Barrier(1)))
+    a_feeder.start()
+    acked = {}  # offset -> line
+    rounds = 0
+    deadline = time.monotonic() + 60
+    while a.popen.poll() is None and rounds < 25 and time.monotonic() < deadline:
+        rounds += 1
+        b = runnel.popen("produce", "--dir", data_dir, "--print-offsets", "--", "mixed")
+        b_lines = [f"B{rounds:02d}-{n:05d}".encode() for n in range(2000)]
+        fd = b.popen.stdin.fileno()
+        sent = 0
+        stop_at = time.monotonic() + rng.uniform(0.1, 0.5)
+        try:
+            while time.monotonic() < stop_at and sent < len(b_lines):
+                k = rng.randint(1, 30)
+                chunk = b"".join(x + b"\n" for x in b_lines[sent:sent + k])
+                while chunk:
+                    chunk = chunk[os.write(fd, chunk):]
+                sent += k
+                time.sleep(rng.random() * 0.01)
+        except OSError:
+            pass
+        b.kill9()
+        res = b.wait(30)
+        check_sane(res, killed_by_us=True)
+        try:
+            b.popen.stdin.close()
+        except OSError:
+            pass
+        for i, x in enumerate(res.stdout.split(b"\n")[:-1]):
+            acked[int(x)] = b_lines[i]
+    a_feeder.join(60)
+    res = a.wait(60)
+    assert res.returncode == 0, f"{ctx}: producer A failed while others were killed:\n" \
+                                f"{res.describe()}"
+    a_offs = [int(x) for x in res.out.split()]
+    assert len(a_offs) == len(a_lines), f"{ctx}: A acknowledged {len(a_offs)} of {len(a_lines)}"
+    assert rounds >= 5, f"{ctx}: only {rounds} producers were killed while A ran"
+    acked.update(zip(a_offs, a_lines))
+
+    res = runnel.run("consume", "--dir", data_dir, "--format", "json", "--", "mixed")
+    final = [(r["offset"], field_bytes(r, "value")) for r in parse_records(res)]
+    assert [o for o, _ in final] == list(range(len(final))), f"{ctx}: offsets not dense"
+    log = dict(final)
+    wrong = [(o, line, log.get(o)) for o, line in sorted(acked.items()) if log.get(o) != line]
+    assert not wrong, f"{ctx}: acknowledged records lost or changed: {wrong[:5]}"
+    # Each producer's lines appear once each, in its own order.
+    vals = [v for _, v in final]
+    assert len(set(vals)) == len(vals), f"{ctx}: a line was appended twice"
+    for prefix in [b"A-"] + [b"B%02d-" % r for r in range(1, rounds + 1)]:
+        mine = [v for v in vals if v.startswith(prefix)]
+        assert mine == sorted(mine), f"{ctx}: lines of {prefix!r} reordered"
+    runnel.verify(data_dir)
+
+    seen = collect(follower, len(final), time.monotonic() + 60, "follower")
+    follower.signal(signal.SIGTERM)
+    res = follower.wait(30)
+    assert res.returncode == 0, f"{ctx}: follower did not end cleanly:\n{res.describe()}"
+    got = [(r["offset"], field_bytes(r, "value")) for r in seen]
+    assert got == final, f"{ctx}: the follower saw {len(got)} records, not exactly the log " \
+                         f"({len(final)})"
