@@ -314,6 +314,14 @@ def offsets(records):
     return [r["offset"] for r in records]
 
 
+def write_all(pipe, data):
+    """Writes all of `data` to a pipe (file object or fd), however many write()s it takes."""
+    fd = pipe if isinstance(pipe, int) else pipe.fileno()
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class LiveProducer:
     """`runnel produce --print-offsets` fed one chunk at a time: send() writes a
     chunk and waits for its offsets, so each chunk becomes one batch."""
@@ -323,7 +331,7 @@ class LiveProducer:
                                  topic)
 
     def send(self, lines, timeout=60):
-        self.proc.popen.stdin.write(b"".join(line + b"\n" for line in lines))
+        write_all(self.proc.popen.stdin, b"".join(line + b"\n" for line in lines))
         got = []
         deadline = time.monotonic() + timeout
         while len(got) < len(lines):

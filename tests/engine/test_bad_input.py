@@ -8,16 +8,14 @@ up. Without permission to mount, those tests are skipped (with the reason).
 Every mount is undone in the fixture's teardown.
 """
 
-import os
 import random
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import check_sane, offsets, snapshot_tree, values
+from conftest import check_sane, offsets, snapshot_tree, values, write_all
 
 VERBS = [
     ("topic create", ["topic", "create", "--dir", "{dir}", "t"]),
@@ -104,12 +102,11 @@ class Tmpfs:
 
 @pytest.fixture
 def tmpfs(tmp_path, runnel):
-    # Depends on `runnel` so that its children are killed (teardown runs in
-    # reverse order) before the file system is unmounted.
     fs = Tmpfs(tmp_path / "mnt")
     try:
         yield fs
     finally:
+        runnel.cleanup()  # no child may still hold files on it (idempotent)
         fs.unmount()
 
 
@@ -159,9 +156,7 @@ def test_full_disk(runnel, tmpfs):
             while len(sent) < 40000:  # ~7 MB: far more than fits
                 chunk = [b"full-%d-" % (len(sent) + i) + pad for i in range(rng.randint(1, 50))]
                 sent.extend(chunk)
-                data_out = b"".join(c + b"\n" for c in chunk)
-                while data_out:
-                    data_out = data_out[os.write(fd, data_out):]
+                write_all(fd, b"".join(c + b"\n" for c in chunk))
         except OSError:
             pass  # the producer stopped reading
         finally:

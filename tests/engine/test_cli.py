@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import field_bytes, offsets, parse_records, produce_batches, values
+from conftest import field_bytes, offsets, produce_batches, values
 
 MAX_MESSAGE = 1 << 20  # kDefaultMaxMessageBytes
 

@@ -11,7 +11,6 @@ follower that has not seen every record in time fails the test.
 """
 
 import json
-import os
 import queue
 import random
 import signal
@@ -22,7 +21,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import check_sane, field_bytes, parse_records, pick_seed
+from conftest import check_sane, field_bytes, parse_records, pick_seed, write_all
 
 PER_PRODUCER = 2000
 PRODUCERS = 2
@@ -36,13 +35,13 @@ def feed(proc, lines, rng, barrier):
     (so the producers' batches interleave); then closes stdin."""
     fd = proc.popen.stdin
     try:
-        fd.write(lines[0] + b"\n")
+        write_all(fd, lines[0] + b"\n")
         proc.stdout.get_line(timeout=30)  # the first ack (its text is kept in stdout.data())
         barrier.wait(timeout=60)
         i = 1
         while i < len(lines):
             k = rng.randint(1, 40)
-            fd.write(b"".join(line + b"\n" for line in lines[i:i + k]))
+            write_all(fd, b"".join(line + b"\n" for line in lines[i:i + k]))
             i += k
             time.sleep(rng.random() * 0.02)
     except (OSError, queue.Empty, threading.BrokenBarrierError):
@@ -203,9 +202,7 @@ def test_producer_killed_while_another_appends(runnel, data_dir):
         try:
             while time.monotonic() < stop_at and sent < len(b_lines):
                 k = rng.randint(1, 30)
-                chunk = b"".join(x + b"\n" for x in b_lines[sent:sent + k])
-                while chunk:
-                    chunk = chunk[os.write(fd, chunk):]
+                write_all(fd, b"".join(x + b"\n" for x in b_lines[sent:sent + k]))
                 sent += k
                 time.sleep(rng.random() * 0.01)
         except OSError:

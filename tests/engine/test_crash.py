@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import check_sane, pick_seed, values, offsets
+from conftest import check_sane, offsets, pick_seed, values, write_all
 
 ROUNDS = int(os.environ.get("RUNNEL_CRASH_ROUNDS", "30"))
 MAX_LINES_PER_ROUND = 2500
@@ -40,13 +40,6 @@ FULL_CHECK_EVERY = 5  # rounds; in between only the tail is read back (see check
 TAIL_OVERLAP = 200    # records before the previous end that an incremental check re-reads
 FIRST_ACK_TIMEOUT = 30.0
 LINE_RE = re.compile(rb"^rec-(\d+)-(\d+)-[0-9a-f]{8}$")
-
-
-def write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
 
 
 class Feeder:
