@@ -31,15 +31,16 @@ def seg_sizes(data_dir, topic):
     return [(int(p.name[:20]), p.stat().st_size) for p in segment_files(pdir(data_dir, topic))]
 
 
-def no_orphans(data_dir, topic):
-    """Every .index/.timeindex has its .log (retention removes all three)."""
+def no_orphans(data_dir, topic, ctx=""):
+    """Every .index/.timeindex has its .log (retention removes all three), and
+    no temporary file of an interrupted rewrite outlives a complete pass."""
     d = pdir(data_dir, topic)
     logs = {p.name[:20] for p in segment_files(d)}
     for ext in (".index", ".timeindex"):
         extra = {p.name[:20] for p in segment_files(d, ext)} - logs
-        assert not extra, f"{ext} files left without their .log: {sorted(extra)}"
+        assert not extra, f"{ctx}{ext} files left without their .log: {sorted(extra)}"
     leftovers = [p.name for p in d.iterdir() if p.name.endswith((".tmp", ".compacting"))]
-    assert not leftovers, f"temporary files left behind: {leftovers}"
+    assert not leftovers, f"{ctx}temporary files left behind: {leftovers}"
 
 
 def produce_segments(runnel, data_dir, topic, n_batches, per_batch=10, tag="r"):
@@ -305,5 +306,5 @@ def test_kill9_during_compaction(runnel, data_dir):
     # A complete pass and the next writer leave everything clean.
     runnel.run("steward", "--dir", data_dir, "--once")
     offs, _ = runnel.produce(data_dir, "kc", [b"k000=final"], "--key-separator", "=")
-    no_orphans(data_dir, "kc")
+    no_orphans(data_dir, "kc", f"{ctx}: after a complete steward pass and a writer open, ")
     runnel.verify(data_dir)
