@@ -60,6 +60,10 @@ Status PartitionReader::OpenSegment(int64_t base) {
                    env_->OpenFile(SegmentPath(dir_, base, SegmentFileKind::kLog), OpenMode::kRead));
   segment_base_ = base;
   position_ = 0;
+  batch_floor_ = base;
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  auto next = std::upper_bound(bases.begin(), bases.end(), base);
+  next_segment_base_ = next == bases.end() ? INT64_MAX : *next;
   return Status::OK();
 }
 
@@ -75,6 +79,7 @@ Result<uint64_t> PartitionReader::IndexedPosition(int64_t base, int64_t offset) 
   BatchHeader h;
   if (n == sizeof(buf) && ParseBatchHeader(std::string_view(buf, n), &h).ok() &&
       h.base_offset == base + e.relative_offset) {
+    batch_floor_ = h.base_offset;
     return uint64_t{e.position};
   }
   return uint64_t{0};
@@ -178,11 +183,17 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     std::shared_ptr<char[]> buf = Buffer(want);
     ASSIGN_OR_RETURN(size_t got, segment_->ReadAt(position_, buf.get(), want));
     std::string_view avail(buf.get(), got);
+    // Offsets this segment's batches must lie in: the base offset is not
+    // covered by the CRC, so a flipped one is caught here.
+    int64_t bound = segment_base_ == hwm.segment_base ? hwm.next_offset : next_segment_base_;
+    auto offsets_ok = [&](const BatchHeader& b) {
+      return b.base_offset >= batch_floor_ && b.next_offset() <= bound;
+    };
     BatchHeader h;
     std::string problem;
     auto o = CheckBatch(avail, &h, &problem);
-    if (o == BatchScanner::Outcome::kTorn && got == want && h.magic == kMagicV2 &&
-        h.total_size() <= limit - position_ && h.total_size() > want) {
+    if (o == BatchScanner::Outcome::kTorn && got == want && got >= kBatchHeaderSize &&
+        ParseBatchHeader(avail, &h).ok() && h.total_size() <= limit - position_) {
       // The first batch is bigger than the read: read exactly that batch.
       want = h.total_size();
       buf = Buffer(want);
@@ -190,13 +201,18 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
       avail = std::string_view(buf.get(), got);
       o = CheckBatch(avail, &h, &problem);
     }
-    if (o == BatchScanner::Outcome::kTorn && position_ + got < limit) {
-      o = BatchScanner::Outcome::kBad;  // cannot be a whole batch inside the published range
-      problem = "batch length runs past the published end";
+    if (o == BatchScanner::Outcome::kTorn) {
+      // Published data ends on a batch boundary: a batch cannot run past it.
+      o = BatchScanner::Outcome::kBad;
+      problem = "batch runs past the end of the published data";
+    }
+    if (o == BatchScanner::Outcome::kBatch && !offsets_ok(h)) {
+      o = BatchScanner::Outcome::kBad;
+      problem = "batch offsets " + std::to_string(h.base_offset) + "-" +
+                std::to_string(h.last_offset()) + " out of order";
     }
     if (o != BatchScanner::Outcome::kBatch) {
       if (out.record_count() > 0) break;  // hand over what we have; report next time
-      if (o == BatchScanner::Outcome::kTorn) break;
       // Damage: skip to the next valid batch and say what was skipped.
       BatchScanner scanner(segment_.get(), position_, limit);
       const uint64_t bad_begin = position_;
@@ -212,10 +228,14 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     size_t used = 0;
     while (used < got) {
       std::string_view rest = avail.substr(used);
-      if (used > 0 && CheckBatch(rest, &h, &problem) != BatchScanner::Outcome::kBatch) break;
+      if (used > 0 && (CheckBatch(rest, &h, &problem) != BatchScanner::Outcome::kBatch ||
+                       !offsets_ok(h))) {
+        break;  // the next call starts here and reports it
+      }
       const std::string_view batch = rest.substr(0, h.total_size());
       used += h.total_size();
       if (h.next_offset() <= next_offset_ || h.is_control()) {
+        batch_floor_ = h.next_offset();
         next_offset_ = std::max(next_offset_, h.next_offset());
         continue;
       }
@@ -228,6 +248,7 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
           break;  // report on the next call
         }
         position_ += h.total_size();
+        batch_floor_ = h.next_offset();
         next_offset_ = std::max(next_offset_, h.next_offset());
         return Status(st.code(), SegmentPath(dir_, segment_base_, SegmentFileKind::kLog) + ": " +
                                      st.message());
@@ -245,6 +266,7 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
         (*recs)[keep++] = r;
       }
       out.Truncate(keep);
+      batch_floor_ = h.next_offset();
       next_offset_ = h.next_offset();
     }
     position_ += used;

@@ -61,6 +61,8 @@ class PartitionReader final : public Reader {
   int64_t segment_base_ = -1;  // -1: not positioned in a segment yet
   uint64_t position_ = 0;      // byte position in segment_
   int64_t next_offset_ = 0;
+  int64_t batch_floor_ = 0;                 // next offset of the previous batch read
+  int64_t next_segment_base_ = INT64_MAX;  // offsets of this segment end below it
   int64_t min_timestamp_ = -1;  // while >= 0, skip records older than this
   std::shared_ptr<char[]> buffer_;
   std::vector<DecodedRecord> scratch_;

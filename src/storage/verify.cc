@@ -26,13 +26,16 @@ class Verifier {
     ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir));
     int64_t prev_next = -1;
     for (size_t i = 0; i < bases.size(); ++i) {
-      RETURN_IF_ERROR(Segment(dir, bases[i], i + 1 == bases.size(), &prev_next));
+      // A segment's offsets end before the next segment's base.
+      int64_t bound = i + 1 < bases.size() ? bases[i + 1] : INT64_MAX;
+      RETURN_IF_ERROR(Segment(dir, bases[i], i + 1 == bases.size(), bound, &prev_next));
     }
     return Status::OK();
   }
 
  private:
-  Status Segment(const std::string& dir, int64_t base, bool active, int64_t* prev_next) {
+  Status Segment(const std::string& dir, int64_t base, bool active, int64_t bound,
+                 int64_t* prev_next) {
     report_->segments++;
     const std::string path = SegmentPath(dir, base, SegmentFileKind::kLog);
     ASSIGN_OR_RETURN(auto log, env_->OpenFile(path, OpenMode::kRead));
@@ -48,7 +51,10 @@ class Verifier {
       auto hwm_file = env_->OpenFile(dir + "/" + std::string(kHwmFile), OpenMode::kRead);
       if (hwm_file.ok()) {
         auto hwm = ReadHwm(hwm_file->get());
-        if (hwm.ok() && hwm->segment_base == base) published = std::min(size, hwm->segment_size);
+        if (hwm.ok() && hwm->segment_base == base) {
+          published = std::min(size, hwm->segment_size);
+          bound = hwm->next_offset;
+        }
       }
     }
     std::vector<std::pair<int64_t, uint64_t>> batch_starts;  // base offset, position
@@ -61,24 +67,24 @@ class Verifier {
       auto o = scanner.Next(&h, &bytes);
       if (o == BatchScanner::Outcome::kEnd) break;
       if (o == BatchScanner::Outcome::kError) return scanner.status();
-      if (o == BatchScanner::Outcome::kTorn) {
-        if (!active || pos < published) {
-          Damaged(path, pos, size, "incomplete batch at the end of the segment");
-        }
-        break;
-      }
-      if (o == BatchScanner::Outcome::kBad) {
-        if (active && pos >= published) break;  // unpublished torn write
-        std::string problem = scanner.problem();
+      if (o == BatchScanner::Outcome::kTorn || o == BatchScanner::Outcome::kBad) {
+        if (active && pos >= published) break;  // unpublished torn write: the writer cuts it
+        std::string problem = o == BatchScanner::Outcome::kBad
+                                  ? scanner.problem()
+                                  : "batch runs past the end of the segment";
         uint64_t end = scanner.Resync(expect_min) ? scanner.position() : size;
         Damaged(path, pos, end, problem);
         if (end == size) break;
         continue;
       }
-      if (h.base_offset < expect_min) {
+      // The base offset is outside the CRC: check it against its neighbours.
+      if (h.base_offset < expect_min || h.next_offset() > bound) {
         Damaged(path, pos, pos + h.total_size(),
-                "batch offset " + std::to_string(h.base_offset) + " is not after offset " +
-                    std::to_string(expect_min - 1));
+                "batch offsets " + std::to_string(h.base_offset) + "-" +
+                    std::to_string(h.last_offset()) + " outside the expected range " +
+                    std::to_string(expect_min) + "-" +
+                    (bound == INT64_MAX ? std::string("") : std::to_string(bound - 1)));
+        continue;
       }
       std::vector<DecodedRecord> records;
       std::vector<HeaderView> headers;
