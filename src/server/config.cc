@@ -1,0 +1,153 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <set>
+
+#include <toml++/toml.h>
+
+namespace runnel::server {
+
+std::string Address::ToString() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<Address> ParseAddress(std::string_view text) {
+  Address a;
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Status::InvalidArgument("address '" + std::string(text) + "' needs host:port");
+  }
+  std::string_view host = text.substr(0, colon), port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  a.host = host.empty() ? "127.0.0.1" : std::string(host);
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || p != port.data() + port.size() || value > 65535) {
+    return Status::InvalidArgument("address '" + std::string(text) + "': bad port");
+  }
+  a.port = static_cast<uint16_t>(value);
+  return a;
+}
+
+namespace {
+
+Status Unknown(const std::string& path, const std::string& key) {
+  return Status::InvalidArgument(path + ": unknown setting '" + key + "'");
+}
+
+template <typename T>
+Status Get(const toml::table& t, const std::string& path, const char* key, T* out) {
+  const toml::node* n = t.get(key);
+  if (!n) return Status::OK();
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (auto v = n->value<std::string>()) {
+      *out = *v;
+      return Status::OK();
+    }
+  } else {
+    if (auto v = n->value<int64_t>()) {
+      *out = static_cast<T>(*v);
+      return Status::OK();
+    }
+  }
+  return Status::InvalidArgument(path + ": setting '" + key + "' has the wrong type");
+}
+
+Status CheckKeys(const toml::table& t, const std::string& path, const std::string& prefix,
+                 const std::set<std::string>& known) {
+  for (const auto& [k, v] : t) {
+    if (!known.count(std::string(k.str()))) return Unknown(path, prefix + std::string(k.str()));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ServerConfig::LoadFile(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Status::InvalidArgument(path + ":" + std::to_string(where.line) + ":" +
+                                   std::to_string(where.column) + ": " +
+                                   std::string(e.description()));
+  }
+  Status st = CheckKeys(root, path, "",
+                        {"data", "threads", "log_level", "fsync", "requirepass", "resp", "tls",
+                         "limits"});
+  if (!st.ok()) return st;
+  std::string fsync_text;
+  for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
+                   Get(root, path, "log_level", &log_level), Get(root, path, "fsync", &fsync_text),
+                   Get(root, path, "requirepass", &requirepass)}) {
+    if (!s.ok()) return s;
+  }
+  if (!fsync_text.empty()) {
+    auto f = FsyncSpec::Parse(fsync_text);
+    if (!f.ok()) return Status::InvalidArgument(path + ": fsync: " + f.status().message());
+    fsync = *f;
+  }
+  if (const toml::table* resp_t = root["resp"].as_table()) {
+    if (!(st = CheckKeys(*resp_t, path, "resp.", {"listen", "tls_listen"})).ok()) return st;
+    std::string listen, tls_listen;
+    if (!(st = Get(*resp_t, path, "listen", &listen)).ok()) return st;
+    if (!(st = Get(*resp_t, path, "tls_listen", &tls_listen)).ok()) return st;
+    if (!listen.empty()) {
+      auto a = ParseAddress(listen);
+      if (!a.ok()) return Status::InvalidArgument(path + ": resp.listen: " + a.status().message());
+      resp = *a;
+    }
+    if (!tls_listen.empty()) {
+      auto a = ParseAddress(tls_listen);
+      if (!a.ok()) return Status::InvalidArgument(path + ": resp.tls_listen: " + a.status().message());
+      resp_tls = *a;
+    }
+  }
+  if (const toml::table* tls_t = root["tls"].as_table()) {
+    if (!(st = CheckKeys(*tls_t, path, "tls.", {"cert", "key", "ca"})).ok()) return st;
+    for (Status s : {Get(*tls_t, path, "cert", &tls_cert), Get(*tls_t, path, "key", &tls_key),
+                     Get(*tls_t, path, "ca", &tls_ca)}) {
+      if (!s.ok()) return s;
+    }
+  }
+  if (const toml::table* l = root["limits"].as_table()) {
+    st = CheckKeys(*l, path, "limits.",
+                   {"max_clients", "timeout", "tcp_keepalive", "proto_max_bulk_len",
+                    "max_multibulk_len", "pubsub_hard", "pubsub_soft", "pubsub_soft_seconds"});
+    if (!st.ok()) return st;
+    for (Status s : {Get(*l, path, "max_clients", &max_clients),
+                     Get(*l, path, "timeout", &timeout_seconds),
+                     Get(*l, path, "tcp_keepalive", &tcp_keepalive_seconds),
+                     Get(*l, path, "proto_max_bulk_len", &proto_max_bulk_len),
+                     Get(*l, path, "max_multibulk_len", &max_multibulk_len),
+                     Get(*l, path, "pubsub_hard", &pubsub_limit.hard_bytes),
+                     Get(*l, path, "pubsub_soft", &pubsub_limit.soft_bytes),
+                     Get(*l, path, "pubsub_soft_seconds", &pubsub_limit.soft_seconds)}) {
+      if (!s.ok()) return s;
+    }
+  }
+  return Validate();
+}
+
+Status ServerConfig::Validate() const {
+  if (data_dir.empty()) return Status::InvalidArgument("data directory is empty");
+  if (threads < 0 || threads > 256) return Status::InvalidArgument("threads must be 0..256");
+  if (max_clients < 1) return Status::InvalidArgument("max_clients must be >= 1");
+  if (timeout_seconds < 0) return Status::InvalidArgument("timeout must be >= 0");
+  if (proto_max_bulk_len < 1024) return Status::InvalidArgument("proto_max_bulk_len too small");
+  if (max_multibulk_len < 1) return Status::InvalidArgument("max_multibulk_len must be >= 1");
+  if (!resp_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
+    return Status::InvalidArgument("a TLS listener needs tls cert and key files");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (!kLevels.count(log_level)) {
+    return Status::InvalidArgument("log_level must be one of trace, debug, info, warn, error, off");
+  }
+  return Status::OK();
+}
+
+}  // namespace runnel::server

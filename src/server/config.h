@@ -1,0 +1,62 @@
+// ServerConfig: every setting of `runnel serve`, from defaults, a TOML file
+// (--config) and flags, in that order of precedence (flags win).
+//
+// TOML layout (all keys optional; see docs/config.md):
+//   data = "./runnel-data"        threads = 0 (= cores)      log_level = "info"
+//   fsync = "interval:1000"       requirepass = ""
+//   [resp]  listen = "127.0.0.1:6379"   tls_listen = ""
+//   [tls]   cert = ""  key = ""  ca = ""
+//   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
+//            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
+//            pubsub_hard = 33554432  pubsub_soft = 8388608  pubsub_soft_seconds = 60
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runnel/options.h"
+#include "runnel/status.h"
+
+namespace runnel::server {
+
+struct Address {
+  std::string host;
+  uint16_t port = 0;
+  bool empty() const { return host.empty(); }
+  std::string ToString() const;
+};
+
+// "host:port", "[v6]:port" or ":port" (= 127.0.0.1). Errors name the text.
+Result<Address> ParseAddress(std::string_view text);
+
+struct OutputLimit {
+  uint64_t hard_bytes = 0;  // 0 = none
+  uint64_t soft_bytes = 0;
+  int64_t soft_seconds = 0;
+};
+
+struct ServerConfig {
+  std::string data_dir = "./runnel-data";
+  int threads = 0;
+  std::string log_level = "info";
+  FsyncSpec fsync;  // default policy for topics the server creates
+  std::string requirepass;
+
+  Address resp{"127.0.0.1", 6379};
+  Address resp_tls;  // empty = off
+  std::string tls_cert, tls_key, tls_ca;
+
+  int64_t max_clients = 10000;
+  int64_t timeout_seconds = 0;  // idle clients closed after this; 0 = never
+  int64_t tcp_keepalive_seconds = 300;
+  int64_t proto_max_bulk_len = 512LL << 20;
+  int64_t max_multibulk_len = 1 << 20;
+  OutputLimit pubsub_limit{32ULL << 20, 8ULL << 20, 60};
+
+  // Reads a TOML file over the current values. Unknown keys are errors
+  // (a typo must not silently keep a default).
+  Status LoadFile(const std::string& path);
+  Status Validate() const;
+};
+
+}  // namespace runnel::server
