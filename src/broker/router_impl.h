@@ -1,0 +1,128 @@
+// Router::Impl: the indexes and the per-thread outboxes behind router.h.
+// Private to router.cc and router_outbox.cc; see docs/router.md.
+//
+// Locking: `mu` guards channels, shards, patterns, filters and the counters
+// next to them (exclusive to change, shared to read). An Outbox belongs to
+// its source thread and is touched only there, without a lock, except for
+// its Recycler (own mutex, a leaf: nothing is taken under it) and its stats
+// (relaxed atomics with a single writer, summed by Router::stats()).
+#pragma once
+
+#include "broker/glob_index.h"
+#include "broker/router.h"
+#include "broker/shared_group.h"
+#include "broker/topic_trie.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace runnel::broker::router_internal {
+
+// Transparent hash so maps keyed by std::string are probed by string_view
+// without building a string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// channel -> its subscribers; an entry exists only while it has one.
+using ChannelMap = std::unordered_map<std::string, SubscriberSet, StringHash, std::equal_to<>>;
+
+struct PatternEntry {
+  SubscriberSet subscribers;
+  // Shared with every Delivery, so the string outlives a PUNSUBSCRIBE that
+  // races with a delivery still in flight.
+  std::shared_ptr<const std::string> pattern;
+};
+
+struct SharedEntry {
+  explicit SharedEntry(const std::string& name)
+      : name(std::make_shared<const std::string>(name)), group(name) {}
+  std::shared_ptr<const std::string> name;  // "$share/<group>/<filter>", for deliveries
+  SharedGroup group;
+};
+
+// One trie node's subscriptions: the plain filter's subscribers and the
+// shared groups on the same filter. Erased from the trie once both are empty.
+struct FilterEntry {
+  SubscriberSet subscribers;
+  std::shared_ptr<const std::string> filter;
+  std::unordered_map<std::string, std::unique_ptr<SharedEntry>, StringHash, std::equal_to<>>
+      groups;  // by group name
+
+  bool empty() const { return subscribers.empty() && groups.empty(); }
+};
+
+// Cleared delivery vectors coming back from destination threads, so a
+// source thread's next flush reuses their capacity instead of allocating.
+// Shared (shared_ptr) between an outbox and the batches it posted: a batch
+// may finish after the Router is gone.
+class Recycler {
+ public:
+  // Bounds, so a burst does not pin memory for ever.
+  static constexpr size_t kMaxVectors = 8;
+  static constexpr size_t kMaxCapacity = 4096;
+
+  void Put(std::vector<Delivery> v);
+  // An empty vector, with capacity if one was returned.
+  std::vector<Delivery> Take();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<Delivery>> free_;  // guarded by mu_
+};
+
+// What one source thread has queued, by destination thread.
+struct alignas(64) Outbox {
+  std::vector<std::vector<Delivery>> to;  // [destination thread]
+  std::vector<Delivery> self_spare;       // capacity for the next local batch
+  std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
+  // Written only by the owning thread; relaxed atomics so stats() may read.
+  std::atomic<uint64_t> published{0};
+  std::atomic<uint64_t> deliveries{0};
+  std::atomic<uint64_t> cross_thread_posts{0};
+
+  void Add(uint32_t thread, uint64_t id, MatchKind kind,
+           const std::shared_ptr<const std::string>& subscription, const MessagePtr& msg) {
+    to[thread].push_back(Delivery{id, kind, subscription, msg});
+  }
+};
+
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t n) {
+  // Single writer: a load and a store, no locked read-modify-write.
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+}  // namespace runnel::broker::router_internal
+
+namespace runnel::broker {
+
+struct Router::Impl {
+  Impl(uint32_t threads, Post post);
+
+  const uint32_t threads;
+  const Post post;
+  std::vector<DeliverySink*> sinks;  // set before the io threads run
+  std::unique_ptr<router_internal::Outbox[]> outboxes;
+
+  mutable std::shared_mutex mu;
+  router_internal::ChannelMap channels;               // guarded by mu
+  router_internal::ChannelMap shards;                 // guarded by mu
+  GlobIndex<router_internal::PatternEntry> patterns;  // guarded by mu
+  TopicTrie<router_internal::FilterEntry> filters;    // guarded by mu
+  // Distinct filter subscription strings (plain filters + shared groups)
+  // with a subscriber; and shared groups alone, for NodeCount().
+  size_t filter_subscriptions = 0;  // guarded by mu
+  size_t shared_groups = 0;         // guarded by mu
+};
+
+}  // namespace runnel::broker
