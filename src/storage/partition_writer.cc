@@ -113,7 +113,14 @@ Status PartitionWriter::LockAndLoad(std::unique_ptr<FileLock>* lock, Hwm* hwm_ou
   }
   Result<Hwm> hwm = ReadHwm(hwm_file_.get());
   if (hwm.ok() && hwm->deleted()) return Status::NotFound(dir_ + ": topic deleted");
-  if (!loaded_ || !hwm.ok() || hwm->generation != generation_) {
+  // A writer that died after writing but before publishing leaves bytes
+  // past our end without moving the generation: the file size tells.
+  bool foreign_bytes = false;
+  if (loaded_ && tail_) {
+    auto size = tail_->log->Size();
+    foreign_bytes = !size.ok() || *size != tail_->size;
+  }
+  if (!loaded_ || !hwm.ok() || hwm->generation != generation_ || foreign_bytes) {
     RETURN_IF_ERROR(LoadTail(/*full=*/!loaded_ || !hwm.ok(), hwm));
   }
   if (hwm_out && hwm.ok()) *hwm_out = *hwm;
@@ -192,7 +199,15 @@ Status PartitionWriter::LoadTail(bool full, const Result<Hwm>& hwm) {
     expect = h.next_offset();
     scanned_max_ts = std::max(scanned_max_ts, h.max_timestamp);
   }
-  const uint64_t valid_end = scanner.position();
+  uint64_t valid_end = scanner.position();
+  if (hwm.ok() && hwm->segment_base == t.base && valid_end < hwm->segment_size &&
+      hwm->segment_size <= file_size) {
+    // Damage inside published (acknowledged) data: never cut it off. Keep
+    // everything up to the published end; readers and verify report the
+    // damaged range.
+    valid_end = hwm->segment_size;
+    expect = hwm->next_offset;
+  }
   if (valid_end < file_size) {
     // A torn or damaged tail: nothing past valid_end was ever published as
     // durable by a commit that completed, so it is cut off.
