@@ -1,0 +1,60 @@
+// `runnel bench log`: throughput and tail latency of the embedded log, through
+// the public API only (see bench_log.cc for the workloads).
+//
+// This header also holds the pieces that need no disk — flag parsing, the
+// arithmetic of a cell and of a result (bench_log_params.cc) — so
+// bench_log_test.cc can check them alone; the runs themselves are in
+// bench_log.cc (append, read) and bench_log_tail.cc (cross-process tail).
+#pragma once
+
+#include "runnel/options.h"
+#include "runnel/status.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace runnel::cli {
+
+// Adds `log` (and the hidden `log-tail-child`) under `runnel bench`.
+void RegisterBenchLog(CLI::App* bench);
+
+// Records per append when --batch is 0: about this many value bytes, so a
+// 100 B record goes out 655 to an append and a 64 KiB one alone. 64 KiB is
+// big enough that the per-append cost (a callback, a queue entry) vanishes
+// next to the copy, and small enough that 64 in flight stay in L2/L3.
+inline constexpr int64_t kAutoBatchBytes = 64 << 10;
+
+// "100,1024,64k,1m": positive byte counts, k = KiB, m = MiB.
+Result<std::vector<int64_t>> ParseSizeList(std::string_view text);
+// "1,8": positive integers.
+Result<std::vector<int>> ParseCountList(std::string_view text);
+// "always,interval:1000,never" (each as FsyncSpec::Parse takes it).
+Result<std::vector<FsyncSpec>> ParseFsyncList(std::string_view text);
+// "append,read,tail" (any subset, any order, no repeats).
+Result<std::vector<std::string>> ParseWorkloadList(std::string_view text);
+
+// Records per append: `batch` if positive, else about kAutoBatchBytes worth.
+int64_t RecordsPerAppend(int64_t batch, int64_t record_size);
+
+// How many appends producer i of n keeps in flight so the total is
+// `in_flight` (the first in_flight % n get one more); at least 1 each.
+std::vector<int> SplitInFlight(int in_flight, int producers);
+
+// What one run of one cell measured.
+struct Throughput {
+  int64_t records = 0;
+  int64_t value_bytes = 0;  // sum of the record values (the user's payload)
+  double seconds = 0;
+
+  double records_per_second() const { return seconds > 0 ? records / seconds : 0; }
+  // Megabytes (10^6 bytes) of values per second, as fio and dd count.
+  double megabytes_per_second() const { return seconds > 0 ? value_bytes / seconds / 1e6 : 0; }
+};
+
+}  // namespace runnel::cli

@@ -1,0 +1,20 @@
+// `runnel bench`: measurements of this build on this machine. Each kind of
+// load is its own subcommand in its own file:
+//   bench log      the embedded log (bench_log.cc, bench_log_tail.cc)
+//   bench pubsub   a RESP pub/sub server, runnel's or redis-server (bench_pubsub.cc)
+// scripts/bench runs them together with the machine's own limits and prints
+// each result as a ratio to its limit (docs/benchmarks.md).
+#include "cli/bench_log.h"
+#include "cli/bench_pubsub.h"
+#include "cli/commands.h"
+
+namespace runnel::cli {
+
+void RegisterBenchCommand(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure throughput and latency on this machine");
+  bench->require_subcommand(1);
+  RegisterBenchLog(bench);
+  RegisterBenchPubsub(bench);
+}
+
+}  // namespace runnel::cli
