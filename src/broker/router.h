@@ -35,6 +35,10 @@
 // before the io threads start and outlive the router's last post.
 #pragma once
 
+#include "broker/shared_group.h"
+
+#include "runnel/status.h"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -45,9 +49,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "broker/shared_group.h"
-#include "runnel/status.h"
 
 namespace runnel::broker {
 
@@ -141,6 +142,8 @@ class Router {
   size_t NumSub(std::string_view channel) const;
   size_t ShardNumSub(std::string_view channel) const;
   size_t NumPat() const;  // distinct patterns with a subscriber
+  // Distinct filter subscriptions with a subscriber: each plain filter and
+  // each "$share/<group>/<filter>" counts once.
   size_t NumFilters() const;
 
   RouterStats stats() const;
