@@ -18,14 +18,14 @@
 //     they are plain characters in a topic.
 #pragma once
 
+#include "runnel/status.h"
+
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include "runnel/status.h"
 
 namespace runnel::broker {
 
@@ -115,7 +115,11 @@ typename TopicTrie<T>::Place TopicTrie<T>::Locate(std::string_view filter, bool 
     size_t end = filter.find('/', pos);
     if (end == std::string_view::npos) end = filter.size();
     const std::string_view level = filter.substr(pos, end - pos);
-    if (level == "#") return {node, &node->hash_value};  // valid filters end here
+    if (level == "#") {
+      // Valid filters end here; "a/#/b" must not find (or erase) "a/#".
+      if (end != filter.size()) return {nullptr, nullptr};
+      return {node, &node->hash_value};
+    }
     Node* next = nullptr;
     if (level == "+") {
       if (!node->plus && create) {

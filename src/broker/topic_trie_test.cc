@@ -97,6 +97,14 @@ TEST_F(TopicTrieTest, DeepTopicsSpillPastTheInlineStack) {
   EXPECT_EQ(Match(topic).size(), 2u);
 }
 
+TEST_F(TopicTrieTest, InvalidFilterFindsNothingEvenWhenAPrefixIsStored) {
+  Add("a/#");
+  EXPECT_EQ(trie_.Find("a/#/b"), nullptr);
+  EXPECT_FALSE(trie_.Erase("a/#/b"));
+  EXPECT_EQ(trie_.size(), 1u);
+  ASSERT_NE(trie_.Find("a/#"), nullptr);
+}
+
 TEST_F(TopicTrieTest, EraseFreesTheNodesItEmptied) {
   Add("a/b/c");
   Add("a/b/#");
