@@ -1,38 +1,114 @@
-// `runnel serve`: the broker. It is a later piece of work; the command is
-// registered now with its planned flags so scripts and docs can refer to it,
-// and it says plainly that it is not there rather than pretending to run.
+// `runnel serve`: the broker. Settings come from defaults, then the TOML file
+// given with --config, then flags (flags win); see docs/config.md.
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "server/server.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace runnel::cli {
 namespace {
 
 struct ServeFlags {
-  std::string config;
-  std::string data;
-  std::vector<std::string> resp;
+  std::string config, data, resp, resp_tls, tls_cert, tls_key, tls_ca, requirepass, log_level,
+      fsync;
+  int threads = 0;
+  int64_t max_clients = 0, timeout = 0;
 };
+
+// Applies the flags the user gave over `config` (already holding defaults
+// and the config file).
+Status ApplyFlags(const CLI::App& cmd, const ServeFlags& f, server::ServerConfig* c) {
+  auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
+  if (given("--data")) c->data_dir = f.data;
+  if (given("--threads")) c->threads = f.threads;
+  if (given("--log-level")) c->log_level = f.log_level;
+  if (given("--requirepass")) c->requirepass = f.requirepass;
+  if (given("--maxclients")) c->max_clients = f.max_clients;
+  if (given("--timeout")) c->timeout_seconds = f.timeout;
+  if (given("--tls-cert")) c->tls_cert = f.tls_cert;
+  if (given("--tls-key")) c->tls_key = f.tls_key;
+  if (given("--tls-ca")) c->tls_ca = f.tls_ca;
+  if (given("--fsync")) {
+    auto spec = FsyncSpec::Parse(f.fsync);
+    if (!spec.ok()) return Status::InvalidArgument("--fsync: " + spec.status().message());
+    c->fsync = *spec;
+  }
+  if (given("--resp")) {
+    if (f.resp == "off" || f.resp.empty()) {
+      c->resp = {};
+    } else {
+      auto a = server::ParseAddress(f.resp);
+      if (!a.ok()) return Status::InvalidArgument("--resp: " + a.status().message());
+      c->resp = *a;
+    }
+  }
+  if (given("--resp-tls")) {
+    auto a = server::ParseAddress(f.resp_tls);
+    if (!a.ok()) return Status::InvalidArgument("--resp-tls: " + a.status().message());
+    c->resp_tls = *a;
+  }
+  return c->Validate();
+}
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("runnel");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
 
 }  // namespace
 
 void RegisterServeCommand(CLI::App& app) {
   auto f = std::make_shared<ServeFlags>();
-  CLI::App* cmd = app.add_subcommand("serve", "Run the broker (not part of this build yet)");
-  cmd->add_option("--config", f->config, "Config file (TOML)");
-  cmd->add_option("--data", f->data, "Data directory");
-  cmd->add_option("--resp", f->resp, "RESP listener address:port (repeatable)")
-      ->allow_extra_args(false);
-  // The flags are parsed (and checked) but unused until the broker exists;
-  // the callback owns them so they outlive parsing.
-  cmd->callback([f] {
-    (void)f;
-    std::fputs("runnel serve: the broker is not part of this build yet\n", stderr);
-    ExitCode() = kExitUsage;
+  CLI::App* cmd = app.add_subcommand("serve", "Run the broker (RESP pub/sub over the log engine)");
+  cmd->add_option("--config", f->config, "Config file (TOML); flags override it");
+  cmd->add_option("--data", f->data, "Data directory (default ./runnel-data)");
+  cmd->add_option("--resp", f->resp, "RESP listener HOST:PORT (default 127.0.0.1:6379; off)");
+  cmd->add_option("--resp-tls", f->resp_tls, "RESP over TLS listener HOST:PORT");
+  cmd->add_option("--tls-cert", f->tls_cert, "TLS certificate chain (PEM)");
+  cmd->add_option("--tls-key", f->tls_key, "TLS private key (PEM)");
+  cmd->add_option("--tls-ca", f->tls_ca, "CA (PEM): clients must present a certificate it signed");
+  cmd->add_option("--threads", f->threads, "io threads (default: one per core)");
+  cmd->add_option("--requirepass", f->requirepass, "Password of the default user (AUTH)");
+  cmd->add_option("--maxclients", f->max_clients, "Most clients connected at once (10000)");
+  cmd->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0 = never)");
+  cmd->add_option("--fsync", f->fsync, "Default fsync policy of topics it creates");
+  cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error or off");
+  cmd->callback([f, cmd] {
+    server::ServerConfig config;
+    if (!f->config.empty()) {
+      Status st = config.LoadFile(f->config);
+      if (!st.ok()) {
+        std::fprintf(stderr, "runnel serve: %s\n", st.message().c_str());
+        ExitCode() = kExitUsage;
+        return;
+      }
+      config.config_file = f->config;
+    }
+    Status st = ApplyFlags(*cmd, *f, &config);
+    if (!st.ok()) {
+      std::fprintf(stderr, "runnel serve: %s\n", st.message().c_str());
+      ExitCode() = kExitUsage;
+      return;
+    }
+    SetUpLogging(config.log_level);
+    server::Server server(config);
+    st = server.Start();
+    if (!st.ok()) {
+      spdlog::error("cannot start: {}", st.ToString());
+      ExitCode() = kExitFailure;
+      return;
+    }
+    server.Run();
+    ExitCode() = 0;
   });
 }
 

@@ -14,14 +14,14 @@
 // thread_index(), which are immutable.
 #pragma once
 
+#include "net/outbound_buffer.h"
+#include "net/session.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include "net/outbound_buffer.h"
-#include "net/session.h"
 
 namespace runnel::net {
 
@@ -51,7 +51,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closes once queued output is sent.
   void CloseAfterFlush() {
     close_after_flush_ = true;
-    Flush();
+    if (out_.empty()) {
+      Close();  // nothing queued and so no write in flight
+    } else {
+      Flush();
+    }
   }
   size_t input_buffer_capacity() const { return input_capacity_; }
 

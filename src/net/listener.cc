@@ -1,12 +1,17 @@
 #include "net/listener.h"
 
+#include "net/stream_connection.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/stream_connection.h"
+#include <algorithm>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace runnel::net {
 
@@ -63,9 +68,16 @@ asio::awaitable<void> Listener::AcceptLoop() {
       continue;
     }
     accepted_++;
-    if (config_.keepalive) {
+    if (config_.keepalive_seconds > 0) {
+      // As Redis' tcp-keepalive: probe after this idle time, then every
+      // third of it, and give up after three unanswered probes.
       boost::system::error_code ignored;
       socket.set_option(asio::socket_base::keep_alive(true), ignored);
+      const int idle = config_.keepalive_seconds, interval = std::max(1, idle / 3), count = 3;
+      const int fd = socket.native_handle();
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
     }
     // Build the connection on its own thread.
     asio::post(pool_->context(target), [this, target, s = std::move(socket)]() mutable {

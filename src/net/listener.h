@@ -3,8 +3,14 @@
 // runs on io thread 0; each socket is created on its target thread's context.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
+#include "net/connection.h"
+#include "net/io_pool.h"
+#include "net/session.h"
+
+#include "runnel/status.h"
+
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
@@ -13,23 +19,18 @@
 #include <memory>
 #include <string>
 
-#include "net/connection.h"
-#include "net/io_pool.h"
-#include "net/session.h"
-#include "runnel/status.h"
-
 namespace runnel::net {
 
 // Makes the protocol session of a new connection, on its io thread.
 using SessionFactory = std::function<std::unique_ptr<Session>(Connection&)>;
 
 struct ListenerConfig {
-  std::string name;      // for logs: "resp", "resp-tls", ...
+  std::string name;  // for logs: "resp", "resp-tls", ...
   std::string host = "127.0.0.1";
-  uint16_t port = 0;     // 0 = any free port (see Listener::port())
+  uint16_t port = 0;                               // 0 = any free port (see Listener::port())
   std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain TCP
   ConnectionLimits limits;
-  bool keepalive = true;
+  int keepalive_seconds = 300;  // TCP keepalive idle time; 0 = off
 };
 
 class Listener {

@@ -45,7 +45,7 @@ class OutboundBuffer {
   std::deque<std::string> chunks_;
   size_t front_offset_ = 0;  // bytes of chunks_.front() already written
   size_t bytes_ = 0;
-  size_t sealed_ = 0;        // chunks_[0, sealed_) are in flight: no appends
+  size_t sealed_ = 0;  // chunks_[0, sealed_) are in flight: no appends
   std::vector<boost::asio::const_buffer> gather_;
 };
 

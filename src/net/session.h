@@ -21,6 +21,10 @@ class Session {
 
   virtual ~Session() = default;
 
+  // The connection is ready (after the TLS handshake), before any input.
+  // Lets a session refuse a client (max clients) with a reply of its own.
+  virtual Action OnOpen() { return Action::kContinue; }
+
   // `input` holds every byte received and not yet consumed. Set *consumed to
   // the bytes handled (a partial command stays for the next call) and
   // *need_at_least to the total input size the next step needs, when known,

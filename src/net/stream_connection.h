@@ -2,6 +2,8 @@
 // asio::ssl::stream of one. See connection.h for the behaviour.
 #pragma once
 
+#include "net/connection.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,8 +16,6 @@
 #include <memory>
 #include <string>
 #include <type_traits>
-
-#include "net/connection.h"
 
 namespace runnel::net {
 
@@ -66,6 +66,14 @@ class StreamConnection final : public Connection {
         Close();
         co_return;
       }
+    }
+    if (Session::Action a = session_->OnOpen(); a != Session::Action::kContinue) {
+      if (a == Session::Action::kCloseAfterFlush) {
+        CloseAfterFlush();
+      } else {
+        Close();
+      }
+      co_return;
     }
     while (!closed_) {
       if (out_.size() > limits_.pause_reading_above) {

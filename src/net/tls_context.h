@@ -1,12 +1,12 @@
 // TLS server contexts from PEM files (OpenSSL 3 through asio::ssl).
 #pragma once
 
+#include "runnel/status.h"
+
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 #include <string>
-
-#include "runnel/status.h"
 
 namespace runnel::net {
 

@@ -11,11 +11,11 @@
 //            pubsub_hard = 33554432  pubsub_soft = 8388608  pubsub_soft_seconds = 60
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include "runnel/options.h"
 #include "runnel/status.h"
+
+#include <cstdint>
+#include <string>
 
 namespace runnel::server {
 
@@ -36,6 +36,7 @@ struct OutputLimit {
 };
 
 struct ServerConfig {
+  std::string config_file;  // the --config file read, if any (INFO config_file)
   std::string data_dir = "./runnel-data";
   int threads = 0;
   std::string log_level = "info";

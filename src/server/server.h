@@ -1,11 +1,20 @@
 // Server: `runnel serve`. Opens the data directory, starts the io threads
 // and one listener per configured protocol address, and shuts down cleanly.
 //
-// Shutdown (SIGTERM/SIGINT, or Stop()): stop accepting, close client
-// connections (queued output is flushed first where the peer reads it within
-// the grace period), flush and fsync every partition written to, close the
-// log. Thread-safe: Stop() may be called from any thread, once.
+// Shutdown (SIGTERM/SIGINT, or Stop()): stop accepting, let every client
+// connection send what it has queued (up to 2 s), stop the io threads, then
+// close the log, which flushes and fsyncs every partition written to.
+// Start() and Run() are called from one thread (main); Stop() may be called
+// from any thread.
 #pragma once
+
+#include "net/io_pool.h"
+#include "net/listener.h"
+#include "server/config.h"
+
+#include "runnel/log.h"
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <memory>
@@ -13,13 +22,11 @@
 #include <string>
 #include <vector>
 
-#include "net/io_pool.h"
-#include "net/listener.h"
-#include "runnel/log.h"
-#include "server/config.h"
-
 namespace runnel::broker {
 class Broker;
+}
+namespace runnel::resp {
+struct RespContext;
 }
 
 namespace runnel::server {
@@ -28,9 +35,13 @@ class Server {
  public:
   explicit Server(ServerConfig config);
   ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
 
   // Opens storage, binds every listener (an address in use is an error
-  // here, before anything runs) and starts the io threads.
+  // here, before anything runs) and starts the io threads. Blocks SIGTERM
+  // and SIGINT in the calling thread (and so in every thread it starts):
+  // Run() takes them.
   Status Start();
   // Blocks until Stop() or a SIGTERM/SIGINT, then shuts down.
   void Run();
@@ -43,15 +54,20 @@ class Server {
  private:
   Status AddListener(const std::string& name, const Address& address, bool tls,
                      net::SessionFactory factory);
+  void ScheduleCron(int thread);
+  void Shutdown();
 
   ServerConfig config_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<broker::Broker> broker_;
+  std::unique_ptr<resp::RespContext> resp_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> cron_timers_;  // one per io thread
   std::shared_ptr<boost::asio::ssl::context> tls_;
+  std::atomic<bool> stopping_{false};
+  bool shut_down_ = false;
   std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
   bool stop_requested_ = false;
 };
 

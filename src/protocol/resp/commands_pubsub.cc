@@ -1,0 +1,150 @@
+// Pub/sub commands (reference/resp.md §3). The session keeps the names it is
+// subscribed to (for counts, replies and unsubscribe-all); the router keeps
+// who receives what.
+#include "protocol/resp/command_table.h"
+#include "protocol/resp/resp_session.h"
+#include "protocol/resp/resp_util.h"
+
+#include <string>
+#include <vector>
+
+namespace runnel::resp {
+
+namespace {
+
+constexpr std::string_view kPubSubHelp[] = {
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Print this help.",
+};
+
+}  // namespace
+
+// SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: per argument, add it to `held` and
+// the router, then push [kind, name, count].
+void RespSession::SubscribeEach(Command argv, NameSet* held, RouterCall add,
+                                std::string_view kind) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string_view name = argv[i];
+    if (held->emplace(name).second) (broker_.router().*add)(self(), name);
+    UpdateEntryCounts();
+    const int64_t count = CountFor(held);
+    Push([&](RespWriter& w) { w.SubscriptionEvent(kind, name, count); });
+  }
+}
+
+// UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the named ones, or everything
+// held (in the set's order; Redis uses its hash order); with nothing held
+// and no names, one [kind, null, count] push.
+void RespSession::UnsubscribeEach(Command argv, NameSet* held, RouterCall remove,
+                                  std::string_view kind) {
+  std::vector<std::string> names;
+  if (argv.size() > 1) {
+    for (size_t i = 1; i < argv.size(); ++i) names.emplace_back(argv[i]);
+  } else {
+    names.assign(held->begin(), held->end());
+  }
+  for (const std::string& name : names) {
+    if (held->erase(name) > 0) (broker_.router().*remove)(self(), name);
+    UpdateEntryCounts();
+    const int64_t count = CountFor(held);
+    Push([&](RespWriter& w) { w.SubscriptionEvent(kind, name, count); });
+  }
+  if (names.empty()) {
+    const int64_t count = CountFor(held);
+    Push([&](RespWriter& w) { w.SubscriptionEventNoChannel(kind, count); });
+  }
+  if (!subscribed()) soft_since_ = {};
+}
+
+int64_t RespSession::CountFor(const NameSet* held) const {
+  // Shard replies count shard channels only; the others count channels
+  // plus patterns (reference §3.2).
+  return held == &shard_channels_ ? static_cast<int64_t>(shard_channels_.size())
+                                  : SubscriptionCount();
+}
+
+void RespSession::Subscribe(Command argv) {
+  SubscribeEach(argv, &channels_, &broker::Router::Subscribe, "subscribe");
+}
+void RespSession::PSubscribe(Command argv) {
+  SubscribeEach(argv, &patterns_, &broker::Router::PSubscribe, "psubscribe");
+}
+void RespSession::SSubscribe(Command argv) {
+  SubscribeEach(argv, &shard_channels_, &broker::Router::SSubscribe, "ssubscribe");
+}
+void RespSession::Unsubscribe(Command argv) {
+  UnsubscribeEach(argv, &channels_, &broker::Router::Unsubscribe, "unsubscribe");
+}
+void RespSession::PUnsubscribe(Command argv) {
+  UnsubscribeEach(argv, &patterns_, &broker::Router::PUnsubscribe, "punsubscribe");
+}
+void RespSession::SUnsubscribe(Command argv) {
+  UnsubscribeEach(argv, &shard_channels_, &broker::Router::SUnsubscribe, "sunsubscribe");
+}
+
+void RespSession::Publish(Command argv) {
+  broker::Router& router = broker_.router();
+  const size_t receivers = router.Publish(thread_, broker::MakeMessage(argv[1], argv[2]));
+  // Redis delivers during PUBLISH, so a client subscribed to its own
+  // channel (RESP3) sees the message before the reply: hand this thread's
+  // deliveries over now in that case.
+  if (subscribed()) router.FlushOutbox(thread_);
+  Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(receivers)); });
+}
+
+void RespSession::SPublish(Command argv) {
+  broker::Router& router = broker_.router();
+  const size_t receivers = router.SPublish(thread_, broker::MakeMessage(argv[1], argv[2]));
+  if (subscribed()) router.FlushOutbox(thread_);
+  Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(receivers)); });
+}
+
+void RespSession::PubSubCmd(Command argv) {
+  const std::string_view sub = current_->name.substr(current_->name.find('|') + 1);
+  broker::Router& router = broker_.router();
+  if (sub == "help") {
+    Reply([](RespWriter& w) {
+      w.ArrayHeader(std::size(kPubSubHelp));
+      for (std::string_view line : kPubSubHelp) w.SimpleString(line);
+    });
+  } else if (sub == "channels" || sub == "shardchannels") {
+    if (argv.size() > 3) {
+      ReplyError("ERR unknown subcommand or wrong number of arguments for '" +
+                 std::string(argv[1]) + "'. Try PUBSUB HELP.");
+      return;
+    }
+    const std::string_view pattern = argv.size() == 3 ? argv[2] : std::string_view();
+    std::vector<std::string> names =
+        sub == "channels" ? router.Channels(pattern) : router.ShardChannels(pattern);
+    Reply([&](RespWriter& w) {
+      w.ArrayHeader(names.size());
+      for (const std::string& n : names) w.Bulk(n);
+    });
+  } else if (sub == "numsub" || sub == "shardnumsub") {
+    Reply([&](RespWriter& w) {
+      // A map in RESP3 (Redis 7.0 addReplyMapLen), flat in RESP2.
+      w.MapHeader(argv.size() - 2);
+      for (size_t i = 2; i < argv.size(); ++i) {
+        w.Bulk(argv[i]);
+        w.Integer(static_cast<int64_t>(sub == "numsub" ? router.NumSub(argv[i])
+                                                       : router.ShardNumSub(argv[i])));
+      }
+    });
+  } else if (sub == "numpat") {
+    Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(router.NumPat())); });
+  }
+}
+
+}  // namespace runnel::resp

@@ -1,0 +1,269 @@
+#include "protocol/resp/resp_session.h"
+
+#include "protocol/resp/command_table.h"
+#include "protocol/resp/resp_util.h"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+namespace runnel::resp {
+
+namespace {
+
+ParserLimits LimitsFrom(const broker::Settings& s) {
+  ParserLimits limits;
+  limits.max_bulk_len = s.proto_max_bulk_len.load();
+  limits.max_multibulk_len = s.max_multibulk_len.load();
+  return limits;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+RespSession::RespSession(net::Connection& conn, RespContext* ctx)
+    : conn_(conn),
+      ctx_(ctx),
+      broker_(*ctx->broker),
+      thread_(static_cast<uint32_t>(conn.thread_index())),
+      parser_(LimitsFrom(ctx->broker->settings())) {
+  authenticated_ = !broker_.settings().auth_required();
+}
+
+RespSession::~RespSession() = default;
+
+net::Session::Action RespSession::OnOpen() {
+  entry_ = std::make_shared<broker::ClientEntry>();
+  entry_->id = conn_.id();
+  entry_->protocol = "resp";
+  entry_->addr = conn_.remote_address();
+  entry_->laddr = conn_.local_address();
+  entry_->last_command_ms = NowMs();
+  std::weak_ptr<net::Connection> weak = conn_.weak_from_this();
+  const broker::Router::Post& post = broker_.post();
+  const uint32_t thread = thread_;
+  entry_->run_on_owner = [post, thread](std::function<void()> fn) { post(thread, std::move(fn)); };
+  entry_->kill = [weak] {
+    if (auto c = weak.lock()) c->Close();
+  };
+  if (!broker_.clients().Add(entry_)) {
+    conn_.out().Append("-ERR max number of clients reached\r\n");
+    return Action::kCloseAfterFlush;
+  }
+  registered_ = true;
+  broker_.local(thread_).Add(conn_.id(), this);
+  return Action::kContinue;
+}
+
+net::Session::Action RespSession::OnInput(std::string_view input, size_t* consumed,
+                                          size_t* need_at_least) {
+  const size_t out_before = conn_.out().size();
+  size_t pos = 0;
+  ParseResult r;
+  while (action_ == Action::kContinue) {
+    // Before AUTH, Redis' tighter limits apply and commands go one at a
+    // time, since AUTH changes them (resp_parser.h).
+    const bool limited = !authenticated_;
+    parser_.set_auth_required(limited && broker_.settings().auth_required());
+    r = parser_.Parse(input.substr(pos), &batch_, limited ? 1 : std::numeric_limits<size_t>::max());
+    for (Command argv : batch_) {
+      Execute(argv);
+      if (action_ != Action::kContinue) break;
+    }
+    batch_.clear();
+    pos += r.consumed;
+    if (!r.ok()) {
+      if (action_ == Action::kContinue) {
+        broker_.stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        const std::string text = ErrorText(r);
+        SPDLOG_DEBUG("client id={} addr={}: {}", conn_.id(), conn_.remote_address(), text);
+        ReplyError(text);
+        action_ = Action::kCloseAfterFlush;
+      }
+      break;
+    }
+    // Stopped after one command while limited: go on with the rest.
+    if (!limited || r.consumed == 0 || r.need_at_least != 0 || pos == input.size()) break;
+  }
+  // Everything this wake-up published goes out now, one hand-off per
+  // destination thread.
+  broker_.router().FlushOutbox(thread_);
+  *consumed = pos;
+  *need_at_least = r.need_at_least > 0 ? r.need_at_least : 0;
+  broker::Stats& stats = broker_.stats();
+  stats.net_input_bytes.fetch_add(pos, std::memory_order_relaxed);
+  const size_t out_after = conn_.out().size();
+  if (out_after > out_before) {
+    stats.net_output_bytes.fetch_add(out_after - out_before, std::memory_order_relaxed);
+  }
+  entry_->input_bytes.store(input.size() - pos, std::memory_order_relaxed);
+  entry_->output_bytes.store(out_after, std::memory_order_relaxed);
+  if (subscribed()) CheckOutputLimits(std::chrono::steady_clock::now());
+  if (close_pending_) return Action::kCloseNow;
+  return action_;
+}
+
+void RespSession::OnClose() {
+  UnsubscribeAll();
+  if (registered_) {
+    broker_.local(thread_).Remove(conn_.id());
+    broker_.clients().Remove(conn_.id());
+    registered_ = false;
+  }
+}
+
+void RespSession::Execute(Command argv) {
+  broker_.stats().commands.fetch_add(1, std::memory_order_relaxed);
+  if (reply_mode_ == ReplyMode::kSkipNext) {
+    reply_mode_ = ReplyMode::kSkipThis;
+  } else if (reply_mode_ == ReplyMode::kSkipThis) {
+    reply_mode_ = ReplyMode::kOn;
+  }
+  const CommandSpec* spec = FindCommand(argv[0]);
+  if (spec == nullptr) {
+    ReplyError(UnknownCommandError(argv));
+    return;
+  }
+  if ((spec->arity > 0 && static_cast<int>(argv.size()) != spec->arity) ||
+      (static_cast<int>(argv.size()) < -spec->arity)) {
+    ReplyError("ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+    return;
+  }
+  if (!spec->subcommands.empty() && argv.size() >= 2) {
+    const CommandSpec* sub = FindSubcommand(*spec, argv[1]);
+    if (sub == nullptr) {
+      ReplyError("ERR unknown subcommand '" + Truncate(argv[1], 128) + "'. Try " +
+                 Upper(spec->name) + " HELP.");
+      return;
+    }
+    if ((sub->arity > 0 && static_cast<int>(argv.size()) != sub->arity) ||
+        (static_cast<int>(argv.size()) < -sub->arity)) {
+      ReplyError("ERR wrong number of arguments for '" + std::string(sub->name) + "' command");
+      return;
+    }
+    spec = sub;
+  }
+  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+    ReplyError("NOAUTH Authentication required.");
+    return;
+  }
+  if (protocol_ == Protocol::kResp2 && subscribed() && !(spec->flags & kPubSubOk)) {
+    ReplyError("ERR Can't execute '" + std::string(spec->name) +
+               "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+               "this context");
+    return;
+  }
+  current_ = spec;
+  entry_->last_command_ms.store(NowMs(), std::memory_order_relaxed);
+  entry_->SetLastCommand(std::string(spec->name));
+  (this->*(spec->handler))(argv);
+  current_ = nullptr;
+}
+
+void RespSession::ReplyError(std::string_view text) {
+  Reply([&](RespWriter& w) { w.Error(text); });
+}
+
+void RespSession::Deliver(const broker::Delivery& d) {
+  const broker::Message& m = *d.message;
+  const size_t before = conn_.out().size();
+  conn_.out().AppendWith([&](std::string& s) {
+    RespWriter w(&s, protocol_);
+    switch (d.kind) {
+      case broker::MatchKind::kPattern:
+        w.PMessage(*d.subscription, m.channel, m.payload);
+        break;
+      case broker::MatchKind::kShard:
+        w.SMessage(m.channel, m.payload);
+        break;
+      default:
+        w.Message(m.channel, m.payload);
+        break;
+    }
+  });
+  broker_.stats().net_output_bytes.fetch_add(conn_.out().size() - before,
+                                             std::memory_order_relaxed);
+}
+
+void RespSession::EndDeliveries() {
+  CheckOutputLimits(std::chrono::steady_clock::now());
+  if (close_pending_) {
+    conn_.Close();  // OnClose unregisters us
+    return;
+  }
+  entry_->output_bytes.store(conn_.out().size(), std::memory_order_relaxed);
+  conn_.Flush();
+}
+
+void RespSession::CheckOutputLimits(std::chrono::steady_clock::time_point now) {
+  if (close_pending_ || !subscribed()) return;
+  const broker::Settings& s = broker_.settings();
+  const uint64_t queued = conn_.out().size();
+  const uint64_t hard = s.pubsub_hard_bytes.load(std::memory_order_relaxed);
+  const uint64_t soft = s.pubsub_soft_bytes.load(std::memory_order_relaxed);
+  if (hard > 0 && queued >= hard) {
+    CloseSoon("hard");
+    return;
+  }
+  if (soft > 0 && queued >= soft) {
+    if (soft_since_ == std::chrono::steady_clock::time_point{}) {
+      soft_since_ = now;
+    } else if (now - soft_since_ >
+               std::chrono::seconds(s.pubsub_soft_seconds.load(std::memory_order_relaxed))) {
+      CloseSoon("soft");
+    }
+  } else {
+    soft_since_ = {};
+  }
+}
+
+void RespSession::CloseSoon(const char* which) {
+  close_pending_ = true;
+  broker_.stats().output_limit_disconnections.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn(
+      "Client id={} addr={} name={} scheduled to be closed ASAP for overcoming of output buffer "
+      "limits ({} limit, {} bytes queued).",
+      conn_.id(), conn_.remote_address(), entry_->name(), which, conn_.out().size());
+}
+
+void RespSession::Cron(std::chrono::steady_clock::time_point now) {
+  if (conn_.closed()) return;
+  CheckOutputLimits(now);
+  if (close_pending_) {
+    conn_.Close();
+    return;
+  }
+  // As Redis: pub/sub clients are never idle-timed-out.
+  const int64_t timeout = broker_.settings().timeout_seconds.load(std::memory_order_relaxed);
+  if (timeout > 0 && !subscribed() && now - conn_.last_activity() > std::chrono::seconds(timeout)) {
+    broker_.stats().idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+    SPDLOG_DEBUG("Closing idle client id={} addr={}", conn_.id(), conn_.remote_address());
+    conn_.Close();
+  }
+}
+
+void RespSession::UpdateEntryCounts() {
+  entry_->subscriptions.store(static_cast<int32_t>(channels_.size()), std::memory_order_relaxed);
+  entry_->patterns.store(static_cast<int32_t>(patterns_.size()), std::memory_order_relaxed);
+  entry_->shard_subscriptions.store(static_cast<int32_t>(shard_channels_.size()),
+                                    std::memory_order_relaxed);
+}
+
+void RespSession::UnsubscribeAll() {
+  broker::Router& router = broker_.router();
+  for (const std::string& c : channels_) router.Unsubscribe(self(), c);
+  for (const std::string& p : patterns_) router.PUnsubscribe(self(), p);
+  for (const std::string& c : shard_channels_) router.SUnsubscribe(self(), c);
+  channels_.clear();
+  patterns_.clear();
+  shard_channels_.clear();
+  soft_since_ = {};
+  if (entry_) UpdateEntryCounts();
+}
+
+}  // namespace runnel::resp

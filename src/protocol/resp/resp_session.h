@@ -1,0 +1,188 @@
+// RespSession: one Redis-protocol client, from parsed commands to replies,
+// subscriptions and deliveries. Behaviour is Redis 7.0's (reference/resp.md);
+// where runnel differs it says so in docs/protocols/resp.md.
+//
+// Life: made by the listener's session factory on the connection's io
+// thread; OnOpen registers the client (or refuses it at max clients),
+// OnInput executes every complete command read, OnClose unsubscribes
+// everything and unregisters. The connection owns the session and outlives
+// OnClose.
+//
+// Per wake-up: all buffered commands are parsed and executed, their replies
+// appended to the connection's outbound buffer, then the router's outbox of
+// this thread is flushed (one hand-off per destination thread for every
+// PUBLISH in the batch) and the connection writes once.
+//
+// Deliveries (Deliver) arrive on the same io thread through LocalClients.
+// Output limits follow Redis' `client-output-buffer-limit pubsub`: a client
+// with subscriptions whose queued output reaches the hard limit, or stays at
+// or above the soft limit for more than soft-seconds, is closed (logged and
+// counted); publishers never block on it.
+//
+// Thread safety: every method runs on the connection's io thread.
+#pragma once
+
+#include "broker/broker.h"
+#include "net/connection.h"
+#include "net/session.h"
+#include "protocol/resp/resp_parser.h"
+#include "protocol/resp/resp_writer.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace runnel {
+class Log;
+}
+
+namespace runnel::resp {
+
+struct CommandSpec;
+
+// Facts about the running server that INFO and CONFIG GET report.
+struct ServerFacts {
+  std::string version;  // runnel's
+  std::string executable;
+  std::string config_file;  // empty: none
+  std::string data_dir;
+  std::string bind;       // RESP listener host
+  uint16_t port = 0;      // RESP listener port
+  uint16_t tls_port = 0;  // 0: no TLS listener
+  int io_threads = 0;
+};
+
+// What every RESP session of a server shares. Owned by the server; outlives
+// every session.
+struct RespContext {
+  broker::Broker* broker = nullptr;
+  Log* log = nullptr;  // durable topics: DBSIZE, FLUSHALL, INFO keyspace
+  ServerFacts facts;
+};
+
+class RespSession final : public net::Session, public broker::LocalClient {
+ public:
+  // `conn` owns this session; `ctx` outlives it.
+  RespSession(net::Connection& conn, RespContext* ctx);
+  ~RespSession() override;
+
+  // net::Session
+  Action OnOpen() override;
+  Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) override;
+  void OnClose() override;
+
+  // broker::LocalClient
+  void Deliver(const broker::Delivery& delivery) override;
+  void EndDeliveries() override;
+  void Cron(std::chrono::steady_clock::time_point now) override;
+  void Shutdown() override { conn_.CloseAfterFlush(); }
+
+  // Command handlers, one per command or container (commands_*.cc). The
+  // dispatcher has checked arity, authentication and subscribed mode.
+  void Ping(Command argv);
+  void Echo(Command argv);
+  void Hello(Command argv);
+  void Auth(Command argv);
+  void Quit(Command argv);
+  void ResetCmd(Command argv);
+  void Select(Command argv);
+  void ClientCmd(Command argv);
+  void CommandCmd(Command argv);
+  void ConfigCmd(Command argv);
+  void Info(Command argv);
+  void DbSize(Command argv);
+  void FlushAll(Command argv);
+  void Time(Command argv);
+  void Subscribe(Command argv);
+  void Unsubscribe(Command argv);
+  void PSubscribe(Command argv);
+  void PUnsubscribe(Command argv);
+  void SSubscribe(Command argv);
+  void SUnsubscribe(Command argv);
+  void Publish(Command argv);
+  void SPublish(Command argv);
+  void PubSubCmd(Command argv);
+  void SecurityWarning(Command argv);  // "POST" / "Host:": an HTTP request
+
+ private:
+  // Runs one parsed command: lookup, arity, auth, subscribed-mode checks,
+  // then its handler.
+  void Execute(Command argv);
+  // Appends a reply unless CLIENT REPLY OFF/SKIP suppresses it.
+  template <typename F>
+  void Reply(F&& write);
+  void ReplyError(std::string_view text);
+  // Pushes (subscription events): sent even under CLIENT REPLY OFF.
+  template <typename F>
+  void Push(F&& write);
+
+  bool subscribed() const {
+    return !channels_.empty() || !patterns_.empty() || !shard_channels_.empty();
+  }
+  int64_t SubscriptionCount() const {
+    return static_cast<int64_t>(channels_.size() + patterns_.size());
+  }
+  using NameSet = std::unordered_set<std::string>;
+  using RouterCall = bool (broker::Router::*)(broker::Subscriber, std::string_view);
+  void SubscribeEach(Command argv, NameSet* held, RouterCall add, std::string_view kind);
+  void UnsubscribeEach(Command argv, NameSet* held, RouterCall remove, std::string_view kind);
+  int64_t CountFor(const NameSet* held) const;
+  void UpdateEntryCounts();
+  void UnsubscribeAll();
+  bool CheckPassword(std::string_view user, std::string_view pass) const;
+  // Closes the client if it is over its output limits (pub/sub class only).
+  void CheckOutputLimits(std::chrono::steady_clock::time_point now);
+  void CloseSoon(const char* why);
+  broker::Subscriber self() const { return {thread_, conn_.id()}; }
+
+  // CLIENT subcommands (commands_client.cc).
+  void ClientList(Command argv);
+  void ClientKill(Command argv);
+  std::string ClientLine(const broker::ClientEntry& e) const;
+
+  net::Connection& conn_;
+  RespContext* const ctx_;
+  broker::Broker& broker_;
+  const uint32_t thread_;
+  std::shared_ptr<broker::ClientEntry> entry_;
+  bool registered_ = false;
+
+  RespParser parser_;
+  CommandBatch batch_;
+  Protocol protocol_ = Protocol::kResp2;
+  bool authenticated_ = false;
+  Action action_ = Action::kContinue;  // set by QUIT, protocol errors, kills
+  enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext, kSkipThis } reply_mode_ = ReplyMode::kOn;
+  const CommandSpec* current_ = nullptr;  // the command being executed
+
+  NameSet channels_;
+  NameSet patterns_;
+  NameSet shard_channels_;
+
+  // Output limits: when the soft limit was first reached (epoch = not over).
+  std::chrono::steady_clock::time_point soft_since_{};
+  bool close_pending_ = false;
+};
+
+template <typename F>
+void RespSession::Reply(F&& write) {
+  if (reply_mode_ != ReplyMode::kOn) return;
+  conn_.out().AppendWith([&](std::string& s) {
+    RespWriter w(&s, protocol_);
+    write(w);
+  });
+}
+
+template <typename F>
+void RespSession::Push(F&& write) {
+  conn_.out().AppendWith([&](std::string& s) {
+    RespWriter w(&s, protocol_);
+    write(w);
+  });
+}
+
+}  // namespace runnel::resp

@@ -1,0 +1,196 @@
+#include "server/server.h"
+
+#include "broker/broker.h"
+#include "net/tls_context.h"
+#include "protocol/resp/resp_session.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <pthread.h>
+#include <signal.h>
+#include <thread>
+#include <unistd.h>
+
+namespace runnel::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string ExecutablePath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  Stop();
+  Shutdown();
+}
+
+Status Server::Start() {
+  Status st = config_.Validate();
+  if (!st.ok()) return st;
+
+  // SIGTERM/SIGINT are taken by Run() with sigtimedwait: block them here,
+  // before any thread exists, so every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  Options options;
+  options.default_topic_config.fsync = config_.fsync;
+  auto log = Log::Open(config_.data_dir, options);
+  if (!log.ok()) return log.status();
+  log_ = std::move(*log);
+
+  pool_ = std::make_unique<net::IoPool>(config_.threads);
+  net::IoPool* pool = pool_.get();
+  broker::Router::Post post = [pool](uint32_t thread, std::function<void()> fn) {
+    asio::post(pool->context(static_cast<int>(thread)), std::move(fn));
+  };
+  broker_ = std::make_unique<broker::Broker>(static_cast<uint32_t>(pool_->size()), post,
+                                             config_.max_clients);
+  broker::Settings& s = broker_->settings();
+  s.timeout_seconds = config_.timeout_seconds;
+  s.tcp_keepalive_seconds = config_.tcp_keepalive_seconds;
+  s.proto_max_bulk_len = config_.proto_max_bulk_len;
+  s.max_multibulk_len = config_.max_multibulk_len;
+  s.pubsub_hard_bytes = config_.pubsub_limit.hard_bytes;
+  s.pubsub_soft_bytes = config_.pubsub_limit.soft_bytes;
+  s.pubsub_soft_seconds = config_.pubsub_limit.soft_seconds;
+  s.SetRequirePass(config_.requirepass);
+
+  resp_ = std::make_unique<resp::RespContext>();
+  resp_->broker = broker_.get();
+  resp_->log = log_.get();
+  resp_->facts.version = RUNNEL_VERSION;
+  resp_->facts.executable = ExecutablePath();
+  resp_->facts.config_file = config_.config_file;
+  resp_->facts.data_dir = config_.data_dir;
+  resp_->facts.bind = config_.resp.host;
+  resp_->facts.io_threads = pool_->size();
+
+  resp::RespContext* ctx = resp_.get();
+  net::SessionFactory resp_factory = [ctx](net::Connection& c) {
+    return std::make_unique<resp::RespSession>(c, ctx);
+  };
+  if (!config_.resp.empty()) {
+    st = AddListener("resp", config_.resp, /*tls=*/false, resp_factory);
+    if (!st.ok()) return st;
+    resp_->facts.port = listeners_.back()->port();
+  }
+  if (!config_.resp_tls.empty()) {
+    auto tls = net::MakeServerTlsContext({config_.tls_cert, config_.tls_key, config_.tls_ca});
+    if (!tls.ok()) return tls.status();
+    tls_ = *tls;
+    st = AddListener("resp-tls", config_.resp_tls, /*tls=*/true, resp_factory);
+    if (!st.ok()) return st;
+    resp_->facts.tls_port = listeners_.back()->port();
+  }
+  if (listeners_.empty()) return Status::InvalidArgument("no listener configured");
+
+  for (int t = 0; t < pool_->size(); ++t) {
+    cron_timers_.push_back(std::make_unique<asio::steady_timer>(pool_->context(t)));
+    ScheduleCron(t);
+  }
+  pool_->Start();
+  for (const auto& l : listeners_) {
+    spdlog::info("listening: {} on {}:{}{}", l->config().name, l->config().host, l->port(),
+                 l->config().tls ? (config_.tls_ca.empty() ? " (TLS)" : " (mutual TLS)") : "");
+  }
+  spdlog::info("runnel {} ready: data {}, {} io threads, pid {}", RUNNEL_VERSION, config_.data_dir,
+               pool_->size(), getpid());
+  return Status::OK();
+}
+
+Status Server::AddListener(const std::string& name, const Address& address, bool tls,
+                           net::SessionFactory factory) {
+  net::ListenerConfig lc;
+  lc.name = name;
+  lc.host = address.host;
+  lc.port = address.port;
+  if (tls) lc.tls = tls_;
+  lc.keepalive_seconds = static_cast<int>(config_.tcp_keepalive_seconds);
+  auto listener = std::make_unique<net::Listener>(pool_.get(), lc, std::move(factory));
+  Status st = listener->Start();
+  if (!st.ok()) return st;
+  listeners_.push_back(std::move(listener));
+  return Status::OK();
+}
+
+// Once a second on every io thread: idle timeouts and soft output limits.
+void Server::ScheduleCron(int thread) {
+  asio::steady_timer& timer = *cron_timers_[thread];
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([this, thread](boost::system::error_code ec) {
+    if (ec || stopping_.load()) return;
+    broker_->local(static_cast<uint32_t>(thread)).Cron(std::chrono::steady_clock::now());
+    ScheduleCron(thread);
+  });
+}
+
+std::vector<std::pair<std::string, uint16_t>> Server::ListeningPorts() const {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (const auto& l : listeners_) out.emplace_back(l->config().name, l->port());
+  return out;
+}
+
+void Server::Run() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  const timespec tick{0, 100 * 1000 * 1000};
+  for (;;) {
+    {
+      std::lock_guard lock(stop_mu_);
+      if (stop_requested_) break;
+    }
+    siginfo_t info;
+    const int sig = sigtimedwait(&set, &info, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+  }
+  Shutdown();
+}
+
+void Server::Stop() {
+  std::lock_guard lock(stop_mu_);
+  stop_requested_ = true;
+}
+
+void Server::Shutdown() {
+  if (!pool_ || shut_down_) return;
+  shut_down_ = true;
+  stopping_ = true;
+  // Stop accepting, then let every connection send what it has queued.
+  for (auto& l : listeners_) l->Stop();
+  for (int t = 0; t < pool_->size(); ++t) {
+    broker::LocalClients* local = &broker_->local(static_cast<uint32_t>(t));
+    asio::post(pool_->context(t), [local] { local->Shutdown(); });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (broker_->clients().size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pool_->Stop();
+  listeners_.clear();
+  cron_timers_.clear();
+  // Closing the log flushes and syncs every partition written to.
+  log_.reset();
+  spdlog::info("runnel stopped");
+}
+
+}  // namespace runnel::server
