@@ -273,6 +273,39 @@ def test_torn_tail_is_truncated_by_next_writer(runnel, case, cut):
     assert info["partitions"][0]["end_offset"] == survivors + 2, info
 
 
+# ---- (b2) damage inside published data of the active segment ---------------------
+
+@pytest.mark.parametrize("which", ["last_batch", "second_to_last_batch"])
+def test_damage_in_published_active_segment_is_kept_not_truncated(runnel, case, which):
+    """A batch of the active segment below the published end (past its last
+    index entry) is damaged: the next writer must keep it and everything up to
+    the published end, and give out new offsets after it; reusing offsets of
+    acknowledged records would lose them for good."""
+    last = case.segments()[-1]
+    batches = scan_batches(last)
+    assert len(batches) >= 3, f"last segment has {len(batches)} batches"
+    pos, base, count, total = batches[-1 if which == "last_batch" else -2]
+    flip_pos = pos + BATCH_HEADER + (total - BATCH_HEADER) // 2
+    xor_bytes(last, flip_pos, b"\xff\xff")
+    n = len(case.lines)
+    lost = set(range(base, base + count))
+    ctx = f"{which}: flip at byte {flip_pos} of {last.name} (offsets {base}-{base + count - 1})"
+
+    offs, res = runnel.produce(case.data, TOPIC, [b"after-damage"])
+    assert offs == [n], f"{ctx}: the append must get offset {n}, after the published end:\n" \
+                        f"{res.describe()}"
+    recs, res = runnel.consume(case.data, TOPIC, expect=None)
+    assert res.returncode == 1 and last.name in res.err, \
+        f"{ctx}: consume must report the damage:\n{res.describe()}"
+    expect_records(res, recs, [o for o in range(n) if o not in lost] + [n],
+                   case.lines + [b"after-damage"], ctx)
+    res = runnel.verify(case.data, expect=(0, 1))
+    dmg = damaged_lines(res)
+    assert res.returncode == 1 and [d for d in dmg if same_file(d[0], last)
+                                    and d[1] <= flip_pos < d[2]], \
+        f"{ctx}: verify must name the damaged range:\n{res.describe()}"
+
+
 # ---- (c) missing index files ---------------------------------------------------
 
 def probe_offsets(case, seg):
