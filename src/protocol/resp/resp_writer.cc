@@ -22,7 +22,8 @@ char* PutBulk(char* p, std::string_view bytes) {
   *p++ = '$';
   p = std::to_chars(p, p + kMaxDecimal, bytes.size()).ptr;
   p = PutCrlf(p);
-  std::memcpy(p, bytes.data(), bytes.size());
+  // A default-constructed view has a null data(): memcpy must not see it.
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
   return PutCrlf(p + bytes.size());
 }
 
