@@ -134,8 +134,9 @@ void RespSession::PubSubCmd(Command argv) {
     });
   } else if (sub == "numsub" || sub == "shardnumsub") {
     Reply([&](RespWriter& w) {
-      // A map in RESP3 (Redis 7.0 addReplyMapLen), flat in RESP2.
-      w.MapHeader(argv.size() - 2);
+      // A flat array channel, count, ... in both protocols: Redis 7.0
+      // replies addReplyArrayLen(argc - 2) * 2, not a map (reference §3.1).
+      w.ArrayHeader((argv.size() - 2) * 2);
       for (size_t i = 2; i < argv.size(); ++i) {
         w.Bulk(argv[i]);
         w.Integer(static_cast<int64_t>(sub == "numsub" ? router.NumSub(argv[i])
