@@ -150,6 +150,16 @@ def encode(*args):
     return b"".join(out)
 
 
+def parse(raw):
+    """Parses one whole frame given as bytes."""
+    p = RespClient.__new__(RespClient)
+    p.buf, p.pos, p.eof, p.timeout = bytearray(raw), 0, True, 1.0
+    value = p.read()
+    if p.pos != len(p.buf):
+        raise ProtocolError(f"bytes after the frame: {bytes(p.buf[p.pos:])[:100]!r}")
+    return value
+
+
 def kind_of(value):
     """'push', 'array', 'map', 'bulk', 'null', ... for any parsed reply."""
     if type(value) is bytes:
