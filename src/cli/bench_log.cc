@@ -47,6 +47,7 @@
 #include <mutex>
 #include <sys/vfs.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace runnel::cli {
@@ -114,11 +115,15 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  // A fresh, empty directory for one cell; the previous cell's is removed
-  // first so its dirty pages do not linger into this measurement.
+  // A fresh, empty directory for one cell. The previous cell's is removed
+  // (its dirty pages are dropped, not written) and then everything still
+  // dirty on the machine is flushed, so no cell pays for another's writeback:
+  // without this, a 1 GiB cell after another runs at disk speed, not at
+  // page-cache speed, depending only on its place in the order.
   Result<std::string> NextCell() {
     std::error_code ec;
     if (!cell_.empty()) std::filesystem::remove_all(cell_, ec);
+    ::sync();
     cell_ = path_ + "/cell-" + std::to_string(++cells_);
     if (!std::filesystem::create_directory(cell_, ec)) {
       return Status::IoError("cannot create " + cell_ + ": " + ec.message());
