@@ -11,6 +11,7 @@
 #include <chrono>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -24,6 +25,25 @@ std::string ExecutablePath() {
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Every client is a file descriptor: raise the soft limit towards max
+// clients plus room for the log's files, as Redis does for maxclients.
+void RaiseFileLimit(int64_t max_clients) {
+  const rlim_t want = static_cast<rlim_t>(max_clients) + 256;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = std::min(want, rl.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur < want) {
+    spdlog::warn(
+        "max clients is {} but the file descriptor limit is {} (hard limit {}): clients past "
+        "about {} will be refused by the kernel; raise it with ulimit -n",
+        max_clients, rl.rlim_cur, rl.rlim_max, rl.rlim_cur > 256 ? rl.rlim_cur - 256 : 0);
+  }
 }
 
 }  // namespace
@@ -46,6 +66,8 @@ Status Server::Start() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  RaiseFileLimit(config_.max_clients);
 
   Options options;
   options.default_topic_config.fsync = config_.fsync;

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <limits>
 
 namespace runnel::resp {
@@ -52,6 +53,15 @@ net::Session::Action RespSession::OnOpen() {
     if (auto c = weak.lock()) c->Close();
   };
   if (!broker_.clients().Add(entry_)) {
+    // Logged at most once a second: a flood of refused clients must not
+    // flood the log too.
+    static std::atomic<int64_t> last_logged_ms{0};
+    const int64_t now = NowMs();
+    if (now - last_logged_ms.exchange(now) >= 1000) {
+      spdlog::warn("max clients ({}) reached: refusing {} ({} refused so far)",
+                   broker_.clients().max_clients(), conn_.remote_address(),
+                   broker_.clients().rejected());
+    }
     conn_.out().Append("-ERR max number of clients reached\r\n");
     return Action::kCloseAfterFlush;
   }
@@ -81,7 +91,8 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
       if (action_ == Action::kContinue) {
         broker_.stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
         const std::string text = ErrorText(r);
-        SPDLOG_DEBUG("client id={} addr={}: {}", conn_.id(), conn_.remote_address(), text);
+        spdlog::info("Protocol error from client id={} addr={}: {}", conn_.id(),
+                     conn_.remote_address(), text);
         ReplyError(text);
         action_ = Action::kCloseAfterFlush;
       }
@@ -242,7 +253,8 @@ void RespSession::Cron(std::chrono::steady_clock::time_point now) {
   const int64_t timeout = broker_.settings().timeout_seconds.load(std::memory_order_relaxed);
   if (timeout > 0 && !subscribed() && now - conn_.last_activity() > std::chrono::seconds(timeout)) {
     broker_.stats().idle_timeouts.fetch_add(1, std::memory_order_relaxed);
-    SPDLOG_DEBUG("Closing idle client id={} addr={}", conn_.id(), conn_.remote_address());
+    spdlog::info("Closing idle client id={} addr={} (timeout {} s)", conn_.id(),
+                 conn_.remote_address(), timeout);
     conn_.Close();
   }
 }
