@@ -228,7 +228,7 @@ void RespSession::ClientKill(Command argv) {
   }
   uint64_t id = 0;
   int64_t max_age = 0;
-  std::string type, addr, laddr, user;
+  std::string type, addr, laddr;
   bool skip_me = true;
   for (size_t i = 2; i < argv.size(); i += 2) {
     const std::string_view opt = argv[i], value = argv[i + 1];
@@ -249,7 +249,12 @@ void RespSession::ClientKill(Command argv) {
     } else if (EqualsIgnoreCase(opt, "laddr")) {
       laddr = value;
     } else if (EqualsIgnoreCase(opt, "user")) {
-      user = value;
+      // Redis looks the user up first: an unknown one is an error, not 0.
+      // `default` is the only user (names are case-sensitive).
+      if (value != "default") {
+        ReplyError("ERR No such user '" + Truncate(value, 128) + "'");
+        return;
+      }
     } else if (EqualsIgnoreCase(opt, "skipme")) {
       if (EqualsIgnoreCase(value, "yes")) {
         skip_me = true;
@@ -279,7 +284,6 @@ void RespSession::ClientKill(Command argv) {
     if (!type.empty() && !HasType(*e, type)) continue;
     if (!addr.empty() && e->addr != addr) continue;
     if (!laddr.empty() && e->laddr != laddr) continue;
-    if (!user.empty() && user != "default") continue;
     if (max_age > 0 &&
         std::chrono::duration_cast<std::chrono::seconds>(now - e->created).count() < max_age) {
       continue;
