@@ -28,7 +28,9 @@ class Session {
   // `input` holds every byte received and not yet consumed. Set *consumed to
   // the bytes handled (a partial command stays for the next call) and
   // *need_at_least to the total input size the next step needs, when known,
-  // so the connection sizes its buffer once for a large value.
+  // so the connection grows its buffer towards it (by doubling, so a large
+  // value is copied O(1) times per byte and a declared but unsent one costs
+  // nothing).
   virtual Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) = 0;
 
   // The connection is gone (peer closed, error, limit, shutdown). Last call.
