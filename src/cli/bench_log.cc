@@ -171,28 +171,24 @@ class AppendRun {
     std::vector<RecordView> records(static_cast<size_t>(cell_.batch));
     for (RecordView& r : records) r.value = value;
     const int64_t append_bytes = cell_.batch * cell_.size;
-    std::atomic<int> outstanding{0};
+    InFlightWindow in_flight(window);
     while (!stop_.load(std::memory_order_relaxed)) {
-      int now = outstanding.load();
-      if (now >= window) {
-        outstanding.wait(now);
-        continue;
+      in_flight.Acquire();
+      if (stop_.load(std::memory_order_relaxed) ||
+          submitted_bytes_.fetch_add(append_bytes) >= cell_.max_bytes) {
+        in_flight.Release();
+        break;
       }
-      if (submitted_bytes_.fetch_add(append_bytes) >= cell_.max_bytes) break;
-      outstanding.fetch_add(1);
-      (*producer)->AppendAsync(0, records, [this, &outstanding](Result<int64_t> r) {
+      (*producer)->AppendAsync(0, records, [this, &in_flight](Result<int64_t> r) {
         if (r.ok()) {
           acked_records_.fetch_add(cell_.batch, std::memory_order_relaxed);
         } else {
           Fail(r.status());
         }
-        // The last touch of `outstanding`: the waiting loop may return and
-        // destroy it as soon as it sees the new value.
-        outstanding.fetch_sub(1);
-        outstanding.notify_one();
+        in_flight.Release();
       });
     }
-    for (int now = outstanding.load(); now > 0; now = outstanding.load()) outstanding.wait(now);
+    in_flight.WaitEmpty();
   }
 
   void Stop() { stop_.store(true); }

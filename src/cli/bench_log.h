@@ -10,7 +10,9 @@
 #include "runnel/options.h"
 #include "runnel/status.h"
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,44 @@ int64_t RecordsPerAppend(int64_t batch, int64_t record_size);
 // How many appends producer i of n keeps in flight so the total is
 // `in_flight` (the first in_flight % n get one more); at least 1 each.
 std::vector<int> SplitInFlight(int in_flight, int producers);
+
+// Bounds the appends one thread keeps in flight: Acquire() before each
+// AppendAsync, Release() from its callback (on a writer thread). A mutex and
+// a condition variable rather than std::atomic::wait, whose spinning with
+// sched_yield took a core from the writer on a 2-core machine; and Release()
+// notifies under the lock, so the window may be destroyed as soon as
+// WaitEmpty() has returned.
+class InFlightWindow {
+ public:
+  explicit InFlightWindow(int limit) : limit_(limit < 1 ? 1 : limit) {}
+  InFlightWindow(const InFlightWindow&) = delete;
+  InFlightWindow& operator=(const InFlightWindow&) = delete;
+
+  void Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return in_flight_ < limit_; });
+    ++in_flight_;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    cv_.notify_all();  // the one waiter is Acquire or WaitEmpty
+  }
+  void WaitEmpty() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+  int in_flight() {
+    std::lock_guard lock(mu_);
+    return in_flight_;
+  }
+
+ private:
+  const int limit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+};
 
 // What one run of one cell measured.
 struct Throughput {

@@ -16,6 +16,7 @@
 // so a slow wake-up shows as latency instead of hiding as a lower rate.
 #include "cli/bench_log_tail.h"
 
+#include "cli/bench_log.h"
 #include "cli/bench_pubsub.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
@@ -226,7 +227,7 @@ Result<TailResult> RunTailLatency(const TailParams& p) {
 
   std::string value(static_cast<size_t>(p.size), 'x');
   RecordView record;
-  std::atomic<int> outstanding{0};
+  InFlightWindow window(kMaxOutstanding);
   std::atomic<bool> failed{false};
   TailResult out;
   const int64_t start = NowNs();
@@ -234,23 +235,19 @@ Result<TailResult> RunTailLatency(const TailParams& p) {
   for (int64_t i = 0; i < count && !failed.load() && !StopRequested(); ++i) {
     const int64_t due = start + static_cast<int64_t>(static_cast<double>(i) * interval_ns);
     SleepUntilNs(due);
-    for (int n = outstanding.load(); n >= kMaxOutstanding; n = outstanding.load()) {
-      outstanding.wait(n);
-    }
+    window.Acquire();
     const int64_t now = NowNs();
     out.max_behind_ns = std::max(out.max_behind_ns, now - due);
     WriteStamp(value.data(), Stamp{now, 0, static_cast<uint64_t>(i + 1)});
     record.value = value;
-    outstanding.fetch_add(1);
     (*producer)->AppendAsync(0, std::span<const RecordView>(&record, 1),
-                             [&outstanding, &failed](Result<int64_t> r) {
+                             [&window, &failed](Result<int64_t> r) {
                                if (!r.ok()) failed.store(true);
-                               outstanding.fetch_sub(1);
-                               outstanding.notify_one();
+                               window.Release();
                              });
     ++out.sent;
   }
-  (void)(*producer)->Flush();
+  window.WaitEmpty();
   if (failed.load()) return Status::IoError("an append of the tail workload failed");
 
   if (!lines.ReadLine(&line, timeout_ms)) {

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 namespace runnel::cli {
 namespace {
@@ -72,6 +75,27 @@ TEST(BenchLogCells, ThroughputIsPerSecondAndInDecimalMegabytes) {
   EXPECT_DOUBLE_EQ(t.records_per_second(), 1e6);
   EXPECT_DOUBLE_EQ(t.megabytes_per_second(), 100.0);
   EXPECT_EQ(Throughput{}.records_per_second(), 0);  // no time, no rate
+}
+
+TEST(InFlightWindow, NeverHasMoreThanItsLimitAndDrainsToEmpty) {
+  InFlightWindow window(3);
+  std::atomic<int> peak{0}, done{0};
+  std::vector<std::thread> completers;
+  for (int i = 0; i < 50; ++i) {
+    window.Acquire();
+    peak = std::max(peak.load(), window.in_flight());
+    // Complete on another thread, as a writer thread runs the callback.
+    completers.emplace_back([&] {
+      std::this_thread::yield();
+      ++done;
+      window.Release();
+    });
+  }
+  window.WaitEmpty();
+  EXPECT_EQ(window.in_flight(), 0);
+  EXPECT_EQ(done.load(), 50);
+  EXPECT_LE(peak.load(), 3);
+  for (std::thread& t : completers) t.join();
 }
 
 }  // namespace
