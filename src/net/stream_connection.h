@@ -27,7 +27,7 @@ class StreamConnection final : public Connection {
  public:
   static constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
   static constexpr size_t kReadChunk = 16 << 10;
-  static constexpr size_t kShrinkAbove = 64 << 10;
+  static constexpr size_t kScratchBytes = 64 << 10;
 
   // The session is made by `make_session` once the connection exists.
   StreamConnection(Stream stream, uint64_t id, int thread_index, ConnectionLimits limits)
@@ -42,6 +42,9 @@ class StreamConnection final : public Connection {
     auto local = sock.local_endpoint(ec);
     if (!ec) local_address_ = local.address().to_string() + ":" + std::to_string(local.port());
     sock.set_option(Tcp::no_delay(true), ec);
+    // The idle read (Run) is a synchronous read after readability: it must
+    // return would_block rather than wait if the data went away meanwhile.
+    if constexpr (!kIsTls) sock.non_blocking(true, ec);
   }
 
   void SetSession(std::unique_ptr<Session> session) { session_ = std::move(session); }
@@ -82,41 +85,62 @@ class StreamConnection final : public Connection {
         co_await resume_reading_.async_wait(as_tuple(use_awaitable));
         continue;
       }
-      if constexpr (!kIsTls) {
-        if (used_ == 0) {
-          // Idle: hold no read buffer while waiting.
-          if (input_.capacity() > kShrinkAbove) ReleaseInput();
-          auto [ec] = co_await stream_.async_wait(Tcp::socket::wait_read, as_tuple(use_awaitable));
-          if (ec) break;
+      std::string_view data;  // what the session gets: all unconsumed input
+      if (kIsTls || used_ > 0) {
+        // A partial command is pending (or TLS, whose stream has its own
+        // buffers): read behind it into the connection's own buffer.
+        // Room towards what the session needs, growing at most by doubling:
+        // resize() zero-fills, so every byte reserved is resident, and a
+        // declared 512 MiB bulk that never arrives must not cost 512 MiB.
+        // The buffer stays within twice what the client actually sent.
+        size_t want = kReadChunk;
+        if (need_at_least_ > used_) {
+          want =
+              std::max(kReadChunk, std::min(need_at_least_ - used_, std::max(used_, kReadChunk)));
         }
+        if (used_ + want > limits_.max_input_bytes + kReadChunk) {
+          break;  // the session let a command grow past the input limit
+        }
+        if (input_.size() < used_ + want) {
+          input_.resize(used_ + want);
+          input_capacity_ = input_.capacity();
+        }
+        auto [ec, n] = co_await stream_.async_read_some(
+            boost::asio::buffer(input_.data() + used_, input_.size() - used_),
+            as_tuple(use_awaitable));
+        if (ec || n == 0) break;
+        used_ += n;
+        data = std::string_view(input_.data(), used_);
+      } else if constexpr (!kIsTls) {
+        // Nothing pending: hold no buffer while idle, wait for readability,
+        // then read synchronously into the io thread's scratch buffer. Only
+        // bytes left over (a partial command) are copied into a buffer of
+        // the connection's own, so an idle connection costs no read buffer
+        // and a busy one no allocation per read.
+        if (input_.capacity() > 0) ReleaseInput();
+        auto [ec] = co_await stream_.async_wait(Tcp::socket::wait_read, as_tuple(use_awaitable));
+        if (ec) break;
+        boost::system::error_code rec;
+        std::string& scratch = ReadScratch();
+        const size_t n = stream_.read_some(boost::asio::buffer(scratch), rec);
+        if (rec == boost::asio::error::would_block || rec == boost::asio::error::try_again) {
+          continue;
+        }
+        if (rec || n == 0) break;
+        data = std::string_view(scratch.data(), n);
       }
-      // Room towards what the session needs, growing at most by doubling:
-      // resize() zero-fills, so every byte reserved is resident, and a
-      // declared 512 MiB bulk that never arrives must not cost 512 MiB.
-      // The buffer stays within twice what the client actually sent.
-      size_t want = kReadChunk;
-      if (need_at_least_ > used_) {
-        want = std::max(kReadChunk, std::min(need_at_least_ - used_, std::max(used_, kReadChunk)));
-      }
-      if (used_ + want > limits_.max_input_bytes + kReadChunk) {
-        break;  // the session let a command grow past the input limit
-      }
-      if (input_.size() < used_ + want) {
-        input_.resize(used_ + want);
-        input_capacity_ = input_.capacity();
-      }
-      auto [ec, n] = co_await stream_.async_read_some(
-          boost::asio::buffer(input_.data() + used_, input_.size() - used_),
-          as_tuple(use_awaitable));
-      if (ec || n == 0) break;
-      used_ += n;
       last_activity_ = std::chrono::steady_clock::now();
       size_t consumed = 0, need = 0;
-      Session::Action action =
-          session_->OnInput(std::string_view(input_.data(), used_), &consumed, &need);
-      if (consumed > 0) {
-        std::memmove(input_.data(), input_.data() + consumed, used_ - consumed);
-        used_ -= consumed;
+      Session::Action action = session_->OnInput(data, &consumed, &need);
+      if (used_ > 0) {
+        if (consumed > 0) {
+          std::memmove(input_.data(), input_.data() + consumed, used_ - consumed);
+          used_ -= consumed;
+        }
+      } else if (consumed < data.size()) {
+        input_.assign(data.substr(consumed));
+        used_ = input_.size();
+        input_capacity_ = input_.capacity();
       }
       need_at_least_ = need;
       if (action == Session::Action::kCloseNow) break;
@@ -154,15 +178,25 @@ class StreamConnection final : public Connection {
   void Close() override {
     if (closed_) return;
     closed_ = true;
+    // The session lets go first (unregisters, unsubscribes), so a peer that
+    // sees the close can no longer find this client (CLIENT LIST, PUBSUB).
+    Finish();
     boost::system::error_code ec;
     Socket().shutdown(Tcp::socket::shutdown_both, ec);
     Socket().close(ec);
     resume_reading_.cancel();
     out_.Clear();
-    Finish();
   }
 
  private:
+  // The io thread's read buffer for connections with nothing pending. Used
+  // only between a synchronous read and the end of OnInput, with no
+  // suspension in between, so connections of one thread can share it.
+  static std::string& ReadScratch() {
+    thread_local std::string scratch(kScratchBytes, '\0');
+    return scratch;
+  }
+
   void ReleaseInput() {
     std::string().swap(input_);
     input_capacity_ = 0;
