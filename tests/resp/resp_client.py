@@ -220,9 +220,6 @@ class RespClient:
         if not data:
             self.eof = True
             raise ConnectionError(f"connection closed by server; unread: {bytes(self.buf[self.pos:])!r}")
-        if self.pos > (1 << 20):
-            del self.buf[:self.pos]
-            self.pos = 0
         self.buf += data
 
     def _line(self, deadline):
@@ -303,6 +300,9 @@ class RespClient:
 
     def read_with_raw(self, timeout=None):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        if self.pos > (1 << 20):  # drop what was read, between frames only
+            del self.buf[:self.pos]
+            self.pos = 0
         start = self.pos
         try:
             value = self._parse(deadline)
