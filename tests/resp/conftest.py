@@ -39,6 +39,7 @@ class RespServer:
         self.pid = proc.pid
         self.data_dir = data_dir
         self.port = ports.get(b"resp")
+        self.plain_port = self.port  # the plain RESP port, also when seen through TLS
         self.tls_port = ports.get(b"resp-tls")
         self.tls_files = tls_files or {}
         self.stopped = False
@@ -63,13 +64,17 @@ class RespServer:
         self._clients.append(r)
         return r
 
-    def cli(self, *args, protocol=2, tls_args=(), port=None, input=None, timeout=30):
-        """Runs redis-cli against this server; returns CompletedProcess (bytes)."""
+    def cli_argv(self, *args, protocol=2, tls_args=(), port=None):
+        """The redis-cli command line for `args` against this server."""
         argv = ["redis-cli", "-h", "127.0.0.1", "-p", str(port or self.port)]
         if protocol == 3:
             argv.append("-3")
         argv += list(tls_args)
-        argv += [str(a) for a in args]
+        return argv + [str(a) for a in args]
+
+    def cli(self, *args, protocol=2, tls_args=(), port=None, input=None, timeout=30):
+        """Runs redis-cli against this server; returns CompletedProcess (bytes)."""
+        argv = self.cli_argv(*args, protocol=protocol, tls_args=tls_args, port=port)
         return subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout)
 

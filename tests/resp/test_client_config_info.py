@@ -299,7 +299,7 @@ def test_config_get(server, resp):
     for key in (b"port", b"bind", b"timeout", b"maxclients", b"client-output-buffer-limit",
                 b"proto-max-bulk-len", b"requirepass", b"databases", b"dir"):
         assert key in got, key
-    assert got[b"port"] == str(server.port).encode()
+    assert got[b"port"] == str(server.plain_port).encode()
     assert got[b"databases"] == b"1"
     assert got[b"client-output-buffer-limit"] == \
         b"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
@@ -390,7 +390,7 @@ def test_info(server, resp):
     assert sections == ["# Server", "# Clients", "# Memory", "# Stats", "# Keyspace"]
     f = info_fields(resp, r)
     assert f["redis_version"] == "7.0.15" and f["redis_mode"] == "standalone"
-    assert f["tcp_port"] == str(server.port)
+    assert f["tcp_port"] == str(server.plain_port)
     assert f["process_id"] == str(server.pid)
     assert int(f["connected_clients"]) >= 1
     # used_memory is malloc's count, which ASan's allocator leaves at 0.

@@ -483,9 +483,8 @@ def test_redis_py_pubsub(server):
 
 
 def test_redis_cli_resp3_subscribe(server):
-    proc = subprocess.Popen(["redis-cli", "-3", "-h", "127.0.0.1", "-p", str(server.port),
-                             "SUBSCRIBE", "cli.chan"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(server.cli_argv("SUBSCRIBE", "cli.chan", protocol=3),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         admin = server.client()
         wait_numsub(admin, "cli.chan", 1)
