@@ -40,7 +40,9 @@ def still_serving(server):
     (b"*1\r\n$" + b"1" * 70000, b"too big bulk count string"),
     (b"x" * 70000, b"too big inline request"),
     (b'ECHO "abc\r\n', b"unbalanced quotes in request"),
-])
+], ids=["2^31", "2^63", "over-max-multibulk", "multibulk-not-int", "bulk-over-limit",
+        "bulk-2^31", "bulk-negative", "bulk-not-int", "expected-dollar", "expected-dollar-int",
+        "long-mbulk-count", "long-bulk-count", "long-inline", "unbalanced-quotes"])
 def test_protocol_errors_reply_then_close(server, data, reply):
     c = server.client()
     c.send_raw(data)
