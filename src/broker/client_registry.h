@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace runnel::broker {
@@ -46,19 +47,20 @@ struct ClientEntry {
     std::lock_guard lock(mu);
     return name_;
   }
-  void SetLastCommand(std::string cmd) {
-    std::lock_guard lock(mu);
-    last_command_ = std::move(cmd);
+  // `cmd` must be a string with static storage (a command table entry):
+  // setting it is one relaxed store, cheap enough for every command.
+  void SetLastCommand(const std::string_view* cmd) {
+    last_command_.store(cmd, std::memory_order_relaxed);
   }
   std::string last_command() const {
-    std::lock_guard lock(mu);
-    return last_command_;
+    const std::string_view* cmd = last_command_.load(std::memory_order_relaxed);
+    return cmd ? std::string(*cmd) : std::string("NULL");
   }
 
  private:
   mutable std::mutex mu;
   std::string name_;
-  std::string last_command_ = "NULL";
+  std::atomic<const std::string_view*> last_command_{nullptr};
 };
 
 class ClientRegistry {

@@ -69,7 +69,8 @@ Router::Impl::Impl(uint32_t threads_in, Post post_in)
     : threads(threads_in),
       post(std::move(post_in)),
       sinks(threads_in, nullptr),
-      outboxes(std::make_unique<Outbox[]>(threads_in)) {
+      outboxes(std::make_unique<Outbox[]>(threads_in)),
+      mu(threads_in) {
   for (uint32_t i = 0; i < threads; ++i) outboxes[i].to.resize(threads);
 }
 
@@ -199,7 +200,7 @@ size_t Router::Publish(uint32_t from, MessagePtr msg) {
   const std::string_view channel = msg->channel;
   size_t queued = 0;
   {
-    std::shared_lock lock(impl_->mu);
+    auto lock = impl_->mu.Read(from);
     if (auto it = impl_->channels.find(channel); it != impl_->channels.end()) {
       queued += QueueAll(out, it->second, MatchKind::kChannel, nullptr, msg);
     }
@@ -226,7 +227,7 @@ size_t Router::SPublish(uint32_t from, MessagePtr msg) {
   Outbox& out = impl_->outboxes[from];
   size_t queued = 0;
   {
-    std::shared_lock lock(impl_->mu);
+    auto lock = impl_->mu.Read(from);
     if (auto it = impl_->shards.find(msg->channel); it != impl_->shards.end()) {
       queued = QueueAll(out, it->second, MatchKind::kShard, nullptr, msg);
     }
@@ -237,32 +238,32 @@ size_t Router::SPublish(uint32_t from, MessagePtr msg) {
 }
 
 std::vector<std::string> Router::Channels(std::string_view pattern) const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return ListChannels(impl_->channels, pattern);
 }
 
 std::vector<std::string> Router::ShardChannels(std::string_view pattern) const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return ListChannels(impl_->shards, pattern);
 }
 
 size_t Router::NumSub(std::string_view channel) const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return CountSubscribers(impl_->channels, channel);
 }
 
 size_t Router::ShardNumSub(std::string_view channel) const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return CountSubscribers(impl_->shards, channel);
 }
 
 size_t Router::NumPat() const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return impl_->patterns.size();
 }
 
 size_t Router::NumFilters() const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   return impl_->filter_subscriptions;
 }
 
@@ -278,7 +279,7 @@ RouterStats Router::stats() const {
 }
 
 size_t Router::NodeCount() const {
-  std::shared_lock lock(impl_->mu);
+  auto lock = impl_->mu.Read(0);
   // The trie's values are heap objects too: "#" lives on the root, which
   // TopicTrie::NodeCount() does not count.
   return impl_->channels.size() + impl_->shards.size() + impl_->patterns.NodeCount() +

@@ -2,13 +2,15 @@
 // Private to router.cc and router_outbox.cc; see docs/router.md.
 //
 // Locking: `mu` guards channels, shards, patterns, filters and the counters
-// next to them (exclusive to change, shared to read). An Outbox belongs to
+// next to them (exclusive to change; Publish reads under its own thread's
+// slot, introspection under slot 0; see per_thread_rw_lock.h). An Outbox belongs to
 // its source thread and is touched only there, without a lock, except for
 // its Recycler (own mutex, a leaf: nothing is taken under it) and its stats
 // (relaxed atomics with a single writer, summed by Router::stats()).
 #pragma once
 
 #include "broker/glob_index.h"
+#include "broker/per_thread_rw_lock.h"
 #include "broker/router.h"
 #include "broker/shared_group.h"
 #include "broker/topic_trie.h"
@@ -114,7 +116,8 @@ struct Router::Impl {
   std::vector<DeliverySink*> sinks;  // set before the io threads run
   std::unique_ptr<router_internal::Outbox[]> outboxes;
 
-  mutable std::shared_mutex mu;
+  // Publish on io thread t reads under slot t; changes take every slot.
+  mutable PerThreadRwLock mu;
   router_internal::ChannelMap channels;               // guarded by mu
   router_internal::ChannelMap shards;                 // guarded by mu
   GlobIndex<router_internal::PatternEntry> patterns;  // guarded by mu

@@ -106,7 +106,15 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
   broker_.router().FlushOutbox(thread_);
   *consumed = pos;
   *need_at_least = r.need_at_least > 0 ? r.need_at_least : 0;
+  // Counters shared by all threads are touched once per wake-up, not once
+  // per command: a shared cache line bounced per command costs more than
+  // the command.
   broker::Stats& stats = broker_.stats();
+  if (executed_ > 0) {
+    stats.commands.fetch_add(executed_, std::memory_order_relaxed);
+    entry_->last_command_ms.store(NowMs(), std::memory_order_relaxed);
+    executed_ = 0;
+  }
   stats.net_input_bytes.fetch_add(pos, std::memory_order_relaxed);
   const size_t out_after = conn_.out().size();
   if (out_after > out_before) {
@@ -129,7 +137,7 @@ void RespSession::OnClose() {
 }
 
 void RespSession::Execute(Command argv) {
-  broker_.stats().commands.fetch_add(1, std::memory_order_relaxed);
+  ++executed_;
   if (reply_mode_ == ReplyMode::kSkipNext) {
     reply_mode_ = ReplyMode::kSkipThis;
   } else if (reply_mode_ == ReplyMode::kSkipThis) {
@@ -170,8 +178,7 @@ void RespSession::Execute(Command argv) {
     return;
   }
   current_ = spec;
-  entry_->last_command_ms.store(NowMs(), std::memory_order_relaxed);
-  entry_->SetLastCommand(std::string(spec->name));
+  entry_->SetLastCommand(&spec->name);
   (this->*(spec->handler))(argv);
   current_ = nullptr;
 }
@@ -197,11 +204,12 @@ void RespSession::Deliver(const broker::Delivery& d) {
         break;
     }
   });
-  broker_.stats().net_output_bytes.fetch_add(conn_.out().size() - before,
-                                             std::memory_order_relaxed);
+  delivered_bytes_ += conn_.out().size() - before;
 }
 
 void RespSession::EndDeliveries() {
+  broker_.stats().net_output_bytes.fetch_add(delivered_bytes_, std::memory_order_relaxed);
+  delivered_bytes_ = 0;
   CheckOutputLimits(std::chrono::steady_clock::now());
   if (close_pending_) {
     conn_.Close();  // OnClose unregisters us

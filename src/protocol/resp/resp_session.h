@@ -158,6 +158,8 @@ class RespSession final : public net::Session, public broker::LocalClient {
   Action action_ = Action::kContinue;  // set by QUIT, protocol errors, kills
   enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext, kSkipThis } reply_mode_ = ReplyMode::kOn;
   const CommandSpec* current_ = nullptr;  // the command being executed
+  uint64_t executed_ = 0;                 // commands run in this OnInput
+  uint64_t delivered_bytes_ = 0;          // frames queued since EndDeliveries
 
   NameSet channels_;
   NameSet patterns_;
