@@ -11,9 +11,10 @@
 // subscriptions only, as Redis keeps the two apart.
 //
 // Threads and locking. Subscribers live on io threads (Subscriber::thread).
-// Every index is guarded by one std::shared_mutex: (un)subscribe takes it
-// exclusively, Publish/SPublish and the introspection calls take it shared,
-// so publishes on different io threads never wait for each other. Match
+// Every index is guarded by one PerThreadRwLock: (un)subscribe takes it
+// exclusively, Publish/SPublish take their own thread's slot shared (and
+// the introspection calls slot 0), so publishes on different io threads
+// never wait for each other nor share a cache line. Match
 // results are not delivered under the lock: Publish appends Delivery records
 // to the *calling thread's* outbox (one per source thread, touched only by
 // it, no lock), grouped by destination thread. FlushOutbox(from) then sends
@@ -44,7 +45,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
