@@ -245,7 +245,12 @@ def test_maxclients_with_redis_py(start_server):
     server = start_server("--maxclients", "1")
     holder = server.client()
     assert holder.call("PING") == b"PONG"
-    with pytest.raises(redis.exceptions.ConnectionError, match="max number of clients reached"):
+    # redis-py reports the refusal as a ConnectionError; its text depends on
+    # whether the server's error arrived before redis-py's first command
+    # (the exact bytes are checked in test_maxclients).
+    with pytest.raises(redis.exceptions.ConnectionError,
+                       match="max number of clients reached|Connection has data|"
+                             "Connection not ready|Connection closed by server"):
         server.redis().ping()
 
 
