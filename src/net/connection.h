@@ -26,8 +26,9 @@
 namespace runnel::net {
 
 struct ConnectionLimits {
-  size_t max_input_bytes = 1ULL << 30;   // Redis' client-query-buffer-limit
-  size_t pause_reading_above = 8 << 20;  // outbound bytes that pause reading
+  size_t max_input_bytes = 1ULL << 30;                 // Redis' client-query-buffer-limit
+  size_t pause_reading_above = 8 << 20;                // outbound bytes that pause reading
+  std::chrono::milliseconds handshake_timeout{10000};  // TLS handshake must finish within
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

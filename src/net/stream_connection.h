@@ -63,8 +63,19 @@ class StreamConnection final : public Connection {
     using boost::asio::as_tuple;
     using boost::asio::use_awaitable;
     if constexpr (kIsTls) {
+      // A client that connects and never finishes the handshake must not
+      // hold the connection for ever: it gets limits_.handshake_timeout.
+      boost::asio::steady_timer deadline(stream_.get_executor());
+      deadline.expires_after(limits_.handshake_timeout);
+      deadline.async_wait([this](boost::system::error_code ec) {
+        if (!ec) {
+          boost::system::error_code ignored;
+          Socket().close(ignored);  // fails the pending handshake
+        }
+      });
       auto [ec] = co_await stream_.async_handshake(boost::asio::ssl::stream_base::server,
                                                    as_tuple(use_awaitable));
+      deadline.cancel();
       if (ec) {
         Close();
         co_return;

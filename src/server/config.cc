@@ -1,9 +1,9 @@
 #include "server/config.h"
 
+#include <toml++/toml.h>
+
 #include <charconv>
 #include <set>
-
-#include <toml++/toml.h>
 
 namespace runnel::server {
 
@@ -76,9 +76,9 @@ Status ServerConfig::LoadFile(const std::string& path) {
                                    std::to_string(where.column) + ": " +
                                    std::string(e.description()));
   }
-  Status st = CheckKeys(root, path, "",
-                        {"data", "threads", "log_level", "fsync", "requirepass", "resp", "tls",
-                         "limits"});
+  Status st =
+      CheckKeys(root, path, "",
+                {"data", "threads", "log_level", "fsync", "requirepass", "resp", "tls", "limits"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
@@ -103,7 +103,8 @@ Status ServerConfig::LoadFile(const std::string& path) {
     }
     if (!tls_listen.empty()) {
       auto a = ParseAddress(tls_listen);
-      if (!a.ok()) return Status::InvalidArgument(path + ": resp.tls_listen: " + a.status().message());
+      if (!a.ok())
+        return Status::InvalidArgument(path + ": resp.tls_listen: " + a.status().message());
       resp_tls = *a;
     }
   }
@@ -115,18 +116,20 @@ Status ServerConfig::LoadFile(const std::string& path) {
     }
   }
   if (const toml::table* l = root["limits"].as_table()) {
-    st = CheckKeys(*l, path, "limits.",
-                   {"max_clients", "timeout", "tcp_keepalive", "proto_max_bulk_len",
-                    "max_multibulk_len", "pubsub_hard", "pubsub_soft", "pubsub_soft_seconds"});
+    st = CheckKeys(
+        *l, path, "limits.",
+        {"max_clients", "timeout", "tcp_keepalive", "proto_max_bulk_len", "max_multibulk_len",
+         "pubsub_hard", "pubsub_soft", "pubsub_soft_seconds", "tls_handshake_timeout_ms"});
     if (!st.ok()) return st;
-    for (Status s : {Get(*l, path, "max_clients", &max_clients),
-                     Get(*l, path, "timeout", &timeout_seconds),
-                     Get(*l, path, "tcp_keepalive", &tcp_keepalive_seconds),
-                     Get(*l, path, "proto_max_bulk_len", &proto_max_bulk_len),
-                     Get(*l, path, "max_multibulk_len", &max_multibulk_len),
-                     Get(*l, path, "pubsub_hard", &pubsub_limit.hard_bytes),
-                     Get(*l, path, "pubsub_soft", &pubsub_limit.soft_bytes),
-                     Get(*l, path, "pubsub_soft_seconds", &pubsub_limit.soft_seconds)}) {
+    for (Status s :
+         {Get(*l, path, "max_clients", &max_clients), Get(*l, path, "timeout", &timeout_seconds),
+          Get(*l, path, "tcp_keepalive", &tcp_keepalive_seconds),
+          Get(*l, path, "proto_max_bulk_len", &proto_max_bulk_len),
+          Get(*l, path, "max_multibulk_len", &max_multibulk_len),
+          Get(*l, path, "pubsub_hard", &pubsub_limit.hard_bytes),
+          Get(*l, path, "pubsub_soft", &pubsub_limit.soft_bytes),
+          Get(*l, path, "pubsub_soft_seconds", &pubsub_limit.soft_seconds),
+          Get(*l, path, "tls_handshake_timeout_ms", &tls_handshake_timeout_ms)}) {
       if (!s.ok()) return s;
     }
   }
@@ -138,6 +141,9 @@ Status ServerConfig::Validate() const {
   if (threads < 0 || threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (max_clients < 1) return Status::InvalidArgument("max_clients must be >= 1");
   if (timeout_seconds < 0) return Status::InvalidArgument("timeout must be >= 0");
+  if (tls_handshake_timeout_ms < 1) {
+    return Status::InvalidArgument("tls_handshake_timeout_ms must be >= 1");
+  }
   if (proto_max_bulk_len < 1024) return Status::InvalidArgument("proto_max_bulk_len too small");
   if (max_multibulk_len < 1) return Status::InvalidArgument("max_multibulk_len must be >= 1");
   if (!resp_tls.empty() && (tls_cert.empty() || tls_key.empty())) {

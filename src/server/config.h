@@ -9,6 +9,7 @@
 //   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
 //            pubsub_hard = 33554432  pubsub_soft = 8388608  pubsub_soft_seconds = 60
+//            tls_handshake_timeout_ms = 10000
 #pragma once
 
 #include "runnel/options.h"
@@ -50,6 +51,7 @@ struct ServerConfig {
   int64_t max_clients = 10000;
   int64_t timeout_seconds = 0;  // idle clients closed after this; 0 = never
   int64_t tcp_keepalive_seconds = 300;
+  int64_t tls_handshake_timeout_ms = 10000;  // a TLS client must finish its handshake within
   int64_t proto_max_bulk_len = 512LL << 20;
   int64_t max_multibulk_len = 1 << 20;
   OutputLimit pubsub_limit{32ULL << 20, 8ULL << 20, 60};

@@ -143,6 +143,7 @@ Status Server::AddListener(const std::string& name, const Address& address, bool
   lc.port = address.port;
   if (tls) lc.tls = tls_;
   lc.keepalive_seconds = static_cast<int>(config_.tcp_keepalive_seconds);
+  lc.limits.handshake_timeout = std::chrono::milliseconds(config_.tls_handshake_timeout_ms);
   auto listener = std::make_unique<net::Listener>(pool_.get(), lc, std::move(factory));
   Status st = listener->Start();
   if (!st.ok()) return st;

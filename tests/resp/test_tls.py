@@ -281,3 +281,21 @@ def test_slow_tls_subscriber_is_cut_off(tls_server, certs):
     tls_server._s.wait_log("overcoming of output buffer limits")
     raw.close()
     assert tls_server.client().call_raw("PING") == b"+PONG\r\n"
+
+
+def test_a_client_that_never_handshakes_is_closed_after_the_timeout(start_server, certs):
+    server = start_server(tls_files={"cert": certs["cert"], "key": certs["key"]},
+                          config="[limits]\ntls_handshake_timeout_ms = 500\n")
+    port = TlsServer(server, certs, False).port
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    started = time.monotonic()
+    try:
+        assert idle.recv(1) == b"", "the server must close a connection that never handshakes"
+    except ConnectionResetError:
+        pass
+    finally:
+        idle.close()
+    waited = time.monotonic() - started
+    assert 0.3 < waited < 5, f"closed after {waited:.2f}s; the timeout is 0.5 s"
+    # Others are unaffected.
+    assert TlsServer(server, certs, False).client().call_raw("PING") == b"+PONG\r\n"
