@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include "broker/broker.h"
+#include "broker/streams/stream_store.h"
 #include "net/tls_context.h"
 #include "protocol/resp/resp_session.h"
 
@@ -95,6 +96,10 @@ Status Server::Start() {
   resp_ = std::make_unique<resp::RespContext>();
   resp_->broker = broker_.get();
   resp_->log = log_.get();
+  auto streams = broker::streams::StreamStore::Open(log_.get());
+  if (!streams.ok()) return streams.status();
+  streams_ = std::move(*streams);
+  resp_->streams = streams_.get();
   resp_->facts.version = RUNNEL_VERSION;
   resp_->facts.executable = ExecutablePath();
   resp_->facts.config_file = config_.config_file;
@@ -211,6 +216,8 @@ void Server::Shutdown() {
   pool_->Stop();
   listeners_.clear();
   cron_timers_.clear();
+  // Streams hold producers of the log: they go first.
+  streams_.reset();
   // Closing the log flushes and syncs every partition written to.
   log_.reset();
   spdlog::info("runnel stopped");

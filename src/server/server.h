@@ -25,6 +25,9 @@
 namespace runnel::broker {
 class Broker;
 }
+namespace runnel::broker::streams {
+class StreamStore;
+}
 namespace runnel::resp {
 struct RespContext;
 }
@@ -59,6 +62,7 @@ class Server {
 
   ServerConfig config_;
   std::unique_ptr<Log> log_;
+  std::unique_ptr<broker::streams::StreamStore> streams_;  // before log_ is closed
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<resp::RespContext> resp_;

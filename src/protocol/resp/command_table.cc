@@ -236,6 +236,21 @@ constexpr CommandSpec kPubSubSubcommands[] = {
 
 constexpr uint32_t kSub = kPubSub | kNoScript | kLoading | kStale | kPubSubOk;
 
+// Streams and keys (commands_stream.cc, commands_keys.cc): reference §4.
+constexpr uint32_t kRead = kReadOnly | kSeesAppends;
+constexpr uint32_t kWr = kWrite | kSeesAppends;
+
+constexpr CommandSpec kXInfoSubcommands[] = {
+    {"xinfo|help", 2, kLoading | kStale, "@stream @slow", "stream",
+     "Show helpful text about the different subcommands", &S::XInfo, {}},
+    {"xinfo|stream", -3, kRead, "@read @stream @slow", "stream",
+     "Get information about a stream", &S::XInfo, {}},
+    {"xinfo|groups", 3, kRead, "@read @stream @slow", "stream",
+     "List the consumer groups of a stream (not implemented yet)", &S::XInfo, {}},
+    {"xinfo|consumers", 4, kRead, "@read @stream @slow", "stream",
+     "List the consumers in a consumer group (not implemented yet)", &S::XInfo, {}},
+};
+
 constexpr CommandSpec kCommands[] = {
     {"ping",
      -1,
@@ -390,6 +405,48 @@ constexpr CommandSpec kCommands[] = {
      {}},
     {"pubsub", -2, 0, "@slow", "pubsub", "A container for Pub/Sub commands", nullptr,
      kPubSubSubcommands},
+    {"xadd", -5, kWrite, "@write @stream @fast", "stream",
+     "Appends a new entry to a stream (replies once durable)", &S::XAdd, {}},
+    {"xrange", -4, kRead, "@read @stream @slow", "stream",
+     "Return a range of elements in a stream, with IDs matching the specified IDs interval",
+     &S::XRange, {}},
+    {"xrevrange", -4, kRead, "@read @stream @slow", "stream",
+     "Return a range of elements in a stream, in reverse order", &S::XRevRange, {}},
+    {"xlen", 2, kRead | kFast, "@read @stream @fast", "stream",
+     "Return the number of entries in a stream", &S::XLen, {}},
+    {"xdel", -3, kWr | kFast, "@write @stream @fast", "stream",
+     "Removes the specified entries from the stream", &S::XDel, {}},
+    {"xtrim", -4, kWr, "@write @stream @slow", "stream", "Trims the stream", &S::XTrim, {}},
+    {"xread", -4, kRead, "@read @stream @slow @blocking", "stream",
+     "Return never seen elements in multiple streams, with IDs greater than the ones reported by "
+     "the caller for each stream. Can block.",
+     &S::XRead, {}},
+    {"xsetid", -3, kWr, "@write @stream @fast", "stream",
+     "An internal command for replicating stream values", &S::XSetId, {}},
+    {"xinfo", -2, 0, "@slow", "stream", "A container for stream introspection commands", nullptr,
+     kXInfoSubcommands},
+    {"xgroup", -2, kWr, "@write @stream @slow", "stream",
+     "Consumer group commands (not implemented yet)", &S::XGroupLater, {}},
+    {"xreadgroup", -7, kWr, "@write @stream @slow @blocking", "stream",
+     "Consumer group reads (not implemented yet)", &S::XGroupLater, {}},
+    {"xack", -4, kWr | kFast, "@write @stream @fast", "stream",
+     "Consumer group acknowledgement (not implemented yet)", &S::XGroupLater, {}},
+    {"xpending", -3, kRead, "@read @stream @slow", "stream",
+     "Consumer group pending entries (not implemented yet)", &S::XGroupLater, {}},
+    {"xclaim", -6, kWr | kFast, "@write @stream @fast", "stream",
+     "Consumer group claim (not implemented yet)", &S::XGroupLater, {}},
+    {"xautoclaim", -6, kWr | kFast, "@write @stream @fast", "stream",
+     "Consumer group auto-claim (not implemented yet)", &S::XGroupLater, {}},
+    {"del", -2, kWr, "@keyspace @write @slow", "generic",
+     "Delete keys (durable topics)", &S::Del, {}},
+    {"exists", -2, kRead | kFast, "@keyspace @read @fast", "generic",
+     "Determine if keys (durable topics) exist", &S::Exists, {}},
+    {"type", 2, kRead | kFast, "@keyspace @read @fast", "generic",
+     "Determine the type stored at key: stream or none", &S::Type, {}},
+    {"keys", 2, kRead, "@keyspace @read @slow @dangerous", "generic",
+     "Find all keys (durable topics) matching the given pattern", &S::Keys, {}},
+    {"scan", -2, kRead, "@keyspace @read @slow", "generic",
+     "Incrementally iterate the keys space (durable topics)", &S::Scan, {}},
     // Redis' defence against cross-protocol scripting: an HTTP request line
     // or header sent to the RESP port closes the connection.
     {"post",

@@ -28,6 +28,9 @@ enum CommandFlag : uint32_t {
   kWrite = 1 << 7,
   kReadOnly = 1 << 8,
   kNoScript = 1 << 9,
+  // Reads or changes keys: waits for this connection's unacknowledged
+  // appends first, so a client reads its own writes (resp_session.h).
+  kSeesAppends = 1 << 10,
 };
 
 struct CommandSpec {

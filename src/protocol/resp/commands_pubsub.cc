@@ -2,6 +2,7 @@
 // subscribed to (for counts, replies and unsubscribe-all); the router keeps
 // who receives what.
 #include "protocol/resp/command_table.h"
+#include "broker/streams/stream_store.h"
 #include "protocol/resp/resp_session.h"
 #include "protocol/resp/resp_util.h"
 
@@ -96,6 +97,41 @@ void RespSession::SUnsubscribe(Command argv) {
 
 void RespSession::Publish(Command argv) {
   broker::Router& router = broker_.router();
+  // A durable topic: append first (key null, value = message), then fan
+  // out and reply once the record is durable (DESIGN §3 write-ahead).
+  if (ctx_->streams != nullptr && ctx_->streams->IsDurable(argv[1])) {
+    Completion done = Later(/*append=*/true);
+    auto poster = Poster();
+    const Protocol p = protocol_;
+    std::string channel(argv[1]), payload(argv[2]);
+    const bool durable = ctx_->streams->AppendMessage(
+        argv[1], argv[2],
+        [done, poster, p, channel = std::move(channel),
+         payload = std::move(payload)](broker::streams::Outcome o) {
+          if (!o.ok()) {
+            std::string e;
+            RespWriter(&e, p).Error("ERR " + o.detail);
+            return done(std::move(e));
+          }
+          poster([done, p, channel, payload](RespSession& s) {
+            broker::Router& r = s.broker_.router();
+            const size_t n = r.Publish(s.thread_, broker::MakeMessage(channel, payload));
+            r.FlushOutbox(s.thread_);
+            std::string bytes;
+            RespWriter(&bytes, p).Integer(static_cast<int64_t>(n));
+            done(std::move(bytes));
+          });
+        });
+    if (durable) return;
+    // Not durable: give the slot back at once, in order, as an ordinary reply.
+    --inflight_appends_;
+    const size_t receivers = router.Publish(thread_, broker::MakeMessage(argv[1], argv[2]));
+    if (subscribed()) router.FlushOutbox(thread_);
+    std::string bytes;
+    RespWriter(&bytes, protocol_).Integer(static_cast<int64_t>(receivers));
+    FillReply(done.seq, done.suppressed ? std::string() : std::move(bytes), false);
+    return;
+  }
   const size_t receivers = router.Publish(thread_, broker::MakeMessage(argv[1], argv[2]));
   // Redis delivers during PUBLISH, so a client subscribed to its own
   // channel (RESP3) sees the message before the reply: hand this thread's

@@ -5,6 +5,7 @@
 #include "protocol/resp/resp_util.h"
 
 #include "runnel/log.h"
+#include "broker/streams/stream_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -234,6 +235,11 @@ void RespSession::Info(Command argv) {
     Result<std::vector<TopicInfo>> topics =
         ctx_->log ? ctx_->log->ListTopics()
                   : Result<std::vector<TopicInfo>>(std::vector<TopicInfo>{});
+    // Internal topics (stream meta) are not keys.
+    if (topics.ok()) {
+      std::erase_if(*topics,
+                    [](const TopicInfo& t) { return broker::streams::IsInternalTopic(t.name); });
+    }
     const size_t n = topics.ok() ? topics->size() : 0;
     if (section("keyspace", "Keyspace") && n > 0) {
       Field(&out, "db0", "keys=" + std::to_string(n) + ",expires=0,avg_ttl=0");
@@ -325,7 +331,11 @@ void RespSession::DbSize(Command) {
     ReplyError("ERR " + topics.status().message());
     return;
   }
-  Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(topics->size())); });
+  // Internal topics (stream meta) are not keys.
+  const auto keys = std::count_if(topics->begin(), topics->end(), [](const TopicInfo& t) {
+    return !broker::streams::IsInternalTopic(t.name);
+  });
+  Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(keys)); });
 }
 
 void RespSession::FlushAll(Command argv) {
@@ -342,6 +352,15 @@ void RespSession::FlushAll(Command argv) {
     return;
   }
   for (const TopicInfo& t : *topics) {
+    if (broker::streams::IsInternalTopic(t.name)) continue;
+    if (ctx_->streams != nullptr) {
+      auto r = ctx_->streams->Delete(t.name);  // forgets its stream state too
+      if (!r.ok()) {
+        ReplyError("ERR " + r.status().message());
+        return;
+      }
+      continue;
+    }
     Status st = ctx_->log->DeleteTopic(t.name);
     if (!st.ok() && !st.Is(StatusCode::kNotFound)) {
       ReplyError("ERR " + st.message());

@@ -32,7 +32,8 @@ RespSession::RespSession(net::Connection& conn, RespContext* ctx)
       ctx_(ctx),
       broker_(*ctx->broker),
       thread_(static_cast<uint32_t>(conn.thread_index())),
-      parser_(LimitsFrom(ctx->broker->settings())) {
+      parser_(LimitsFrom(ctx->broker->settings())),
+      alive_(std::make_shared<RespSession*>(this)) {
   authenticated_ = !broker_.settings().auth_required();
 }
 
@@ -74,6 +75,47 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
                                           size_t* need_at_least) {
   const size_t out_before = conn_.out().size();
   size_t pos = 0;
+  if (paused_ || !deferred_.empty()) {
+    // Kept input runs first, in order. Bounded as Redis' query buffer.
+    deferred_.append(input);
+    pos = input.size();
+    *need_at_least = 0;
+    if (deferred_.size() > (1ULL << 30)) {
+      spdlog::warn("closing client id={} addr={}: over 1 GiB of commands queued while paused",
+                   conn_.id(), conn_.remote_address());
+      return Action::kCloseNow;
+    }
+    if (!paused_) RunDeferred(/*from_input=*/true);
+  } else {
+    pos = Process(input, need_at_least);
+  }
+  // Everything this wake-up published goes out now, one hand-off per
+  // destination thread.
+  broker_.router().FlushOutbox(thread_);
+  *consumed = pos;
+  // Counters shared by all threads are touched once per wake-up, not once
+  // per command: a shared cache line bounced per command costs more than
+  // the command.
+  broker::Stats& stats = broker_.stats();
+  if (executed_ > 0) {
+    stats.commands.fetch_add(executed_, std::memory_order_relaxed);
+    entry_->last_command_ms.store(NowMs(), std::memory_order_relaxed);
+    executed_ = 0;
+  }
+  stats.net_input_bytes.fetch_add(pos, std::memory_order_relaxed);
+  const size_t out_after = conn_.out().size();
+  if (out_after > out_before) {
+    stats.net_output_bytes.fetch_add(out_after - out_before, std::memory_order_relaxed);
+  }
+  entry_->input_bytes.store(input.size() - pos + deferred_.size(), std::memory_order_relaxed);
+  entry_->output_bytes.store(out_after, std::memory_order_relaxed);
+  if (subscribed()) CheckOutputLimits(std::chrono::steady_clock::now());
+  if (close_pending_) return Action::kCloseNow;
+  return action_;
+}
+
+size_t RespSession::Process(std::string_view input, size_t* need_at_least) {
+  size_t pos = 0;
   ParseResult r;
   while (action_ == Action::kContinue) {
     // Before AUTH, Redis' tighter limits apply and commands go one at a
@@ -81,8 +123,17 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
     const bool limited = !authenticated_;
     parser_.set_auth_required(limited && broker_.settings().auth_required());
     r = parser_.Parse(input.substr(pos), &batch_, limited ? 1 : std::numeric_limits<size_t>::max());
-    for (Command argv : batch_) {
-      Execute(argv);
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      Execute(batch_[i]);
+      if (paused_) {
+        // Keep the rest of this batch and of the input for the resume.
+        SaveRest(rerun_current_ ? i : i + 1);
+        rerun_current_ = false;
+        batch_.clear();
+        deferred_.append(input.substr(pos + r.consumed));
+        *need_at_least = 0;
+        return input.size();
+      }
       if (action_ != Action::kContinue) break;
     }
     batch_.clear();
@@ -101,33 +152,91 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
     // Stopped after one command while limited: go on with the rest.
     if (!limited || r.consumed == 0 || r.need_at_least != 0 || pos == input.size()) break;
   }
-  // Everything this wake-up published goes out now, one hand-off per
-  // destination thread.
-  broker_.router().FlushOutbox(thread_);
-  *consumed = pos;
   *need_at_least = r.need_at_least > 0 ? r.need_at_least : 0;
-  // Counters shared by all threads are touched once per wake-up, not once
-  // per command: a shared cache line bounced per command costs more than
-  // the command.
-  broker::Stats& stats = broker_.stats();
+  return pos;
+}
+
+void RespSession::SaveRest(size_t from) {
+  // Re-encoded as RESP multibulk: the parser reads it back unchanged.
+  std::string rest;
+  for (size_t i = from; i < batch_.size(); ++i) {
+    Command argv = batch_[i];
+    rest += "*" + std::to_string(argv.size()) + "\r\n";
+    for (std::string_view a : argv) {
+      rest += "$" + std::to_string(a.size()) + "\r\n";
+      rest.append(a);
+      rest += "\r\n";
+    }
+  }
+  deferred_ = std::move(rest);
+}
+
+void RespSession::RunDeferred(bool from_input) {
+  if (!paused_ && !deferred_.empty() && action_ == Action::kContinue) {
+    std::string buf = std::move(deferred_);
+    deferred_.clear();
+    size_t need = 0;
+    const size_t n = Process(buf, &need);
+    if (!paused_) deferred_ = buf.substr(n);  // a partial command waits for more input
+  }
+  if (from_input) return;  // OnInput finishes the wake-up
+  broker_.router().FlushOutbox(thread_);
   if (executed_ > 0) {
-    stats.commands.fetch_add(executed_, std::memory_order_relaxed);
-    entry_->last_command_ms.store(NowMs(), std::memory_order_relaxed);
+    broker_.stats().commands.fetch_add(executed_, std::memory_order_relaxed);
     executed_ = 0;
   }
-  stats.net_input_bytes.fetch_add(pos, std::memory_order_relaxed);
-  const size_t out_after = conn_.out().size();
-  if (out_after > out_before) {
-    stats.net_output_bytes.fetch_add(out_after - out_before, std::memory_order_relaxed);
+  if (action_ == Action::kCloseNow || close_pending_) {
+    conn_.Close();
+  } else if (action_ == Action::kCloseAfterFlush) {
+    conn_.CloseAfterFlush();
+  } else {
+    conn_.Flush();
   }
-  entry_->input_bytes.store(input.size() - pos, std::memory_order_relaxed);
-  entry_->output_bytes.store(out_after, std::memory_order_relaxed);
-  if (subscribed()) CheckOutputLimits(std::chrono::steady_clock::now());
-  if (close_pending_) return Action::kCloseNow;
-  return action_;
+}
+
+void RespSession::Completion::operator()(std::string bytes) const {
+  post(thread, [alive = alive, seq = seq, suppressed = suppressed, append = append,
+                bytes = std::move(bytes)]() mutable {
+    if (RespSession* s = *alive) s->FillReply(seq, suppressed ? std::string() : std::move(bytes),
+                                              append);
+  });
+}
+
+RespSession::Completion RespSession::Later(bool append) {
+  if (append) ++inflight_appends_;
+  return Completion{broker_.post(), thread_, alive_, replies_.Reserve(),
+                    reply_mode_ != ReplyMode::kOn, append};
+}
+
+void RespSession::FillReply(uint64_t seq, std::string bytes, bool append) {
+  if (conn_.closed()) return;
+  size_t moved = 0;
+  replies_.Fill(seq, std::move(bytes), [&](std::string&& b) {
+    moved += b.size();
+    conn_.out().Append(b);
+  });
+  broker_.stats().net_output_bytes.fetch_add(moved, std::memory_order_relaxed);
+  if (append && --inflight_appends_ == 0 && waiting_appends_) {
+    waiting_appends_ = false;
+    paused_ = false;
+    RunDeferred(/*from_input=*/false);
+    return;
+  }
+  conn_.Flush();
+}
+
+std::function<void(std::function<void(RespSession&)>)> RespSession::Poster() {
+  return [post = broker_.post(), thread = thread_,
+          alive = alive_](std::function<void(RespSession&)> fn) {
+    post(thread, [alive, fn = std::move(fn)] {
+      if (RespSession* s = *alive) fn(*s);
+    });
+  };
 }
 
 void RespSession::OnClose() {
+  if (blocked_) EndBlock();
+  *alive_ = nullptr;
   UnsubscribeAll();
   if (registered_) {
     broker_.local(thread_).Remove(conn_.id());
@@ -175,6 +284,15 @@ void RespSession::Execute(Command argv) {
     ReplyError("ERR Can't execute '" + std::string(spec->name) +
                "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
                "this context");
+    return;
+  }
+  if ((spec->flags & kSeesAppends) && inflight_appends_ > 0) {
+    // Runs again once this connection's appends are acknowledged.
+    paused_ = true;
+    waiting_appends_ = true;
+    rerun_current_ = true;
+    --executed_;
+    if (reply_mode_ == ReplyMode::kSkipThis) reply_mode_ = ReplyMode::kSkipNext;
     return;
   }
   current_ = spec;

@@ -13,6 +13,20 @@
 // this thread is flushed (one hand-off per destination thread for every
 // PUBLISH in the batch) and the connection writes once.
 //
+// Replies in order (reply_queue.h): a command whose answer comes later (a
+// durable append answers at its fsync policy's durability point; a blocked
+// XREAD when an entry arrives or the timeout passes) takes a slot; later
+// commands still run at once and their replies queue behind it. Completions
+// run on storage writer or timer threads and are posted to this io thread
+// through the broker's post with a token the session clears in OnClose, so
+// a closed connection drops them.
+//
+// Pausing: a command that reads or changes keys (kSeesAppends) while this
+// connection has appends not yet acknowledged waits for them, so a client
+// always reads its own writes; a blocked XREAD pauses the connection as
+// Redis blocks a client. While paused, input is kept (the rest of a parsed
+// batch re-encoded as RESP) and run when the pause ends.
+//
 // Deliveries (Deliver) arrive on the same io thread through LocalClients.
 // Output limits follow Redis' `client-output-buffer-limit pubsub`: a client
 // with subscriptions whose queued output reaches the hard limit, or stays at
@@ -25,12 +39,14 @@
 #include "broker/broker.h"
 #include "net/connection.h"
 #include "net/session.h"
+#include "protocol/resp/reply_queue.h"
 #include "protocol/resp/resp_parser.h"
 #include "protocol/resp/resp_writer.h"
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -38,6 +54,9 @@
 
 namespace runnel {
 class Log;
+}
+namespace runnel::broker::streams {
+class StreamStore;
 }
 
 namespace runnel::resp {
@@ -61,6 +80,7 @@ struct ServerFacts {
 struct RespContext {
   broker::Broker* broker = nullptr;
   Log* log = nullptr;  // durable topics: DBSIZE, FLUSHALL, INFO keyspace
+  broker::streams::StreamStore* streams = nullptr;  // XADD, XRANGE, … (commands_stream.cc)
   ServerFacts facts;
 };
 
@@ -107,11 +127,65 @@ class RespSession final : public net::Session, public broker::LocalClient {
   void SPublish(Command argv);
   void PubSubCmd(Command argv);
   void SecurityWarning(Command argv);  // "POST" / "Host:": an HTTP request
+  // Streams (commands_stream.cc) and keys (commands_keys.cc).
+  void XAdd(Command argv);
+  void XRange(Command argv);
+  void XRevRange(Command argv);
+  void XLen(Command argv);
+  void XDel(Command argv);
+  void XTrim(Command argv);
+  void XRead(Command argv);
+  void XSetId(Command argv);
+  void XInfo(Command argv);
+  void XGroupLater(Command argv);  // consumer groups: phase 2
+  void Del(Command argv);
+  void Exists(Command argv);
+  void Type(Command argv);
+  void Keys(Command argv);
+  void Scan(Command argv);
 
  private:
   // Runs one parsed command: lookup, arity, auth, subscribed-mode checks,
   // then its handler.
   void Execute(Command argv);
+  // Parses and runs `input`; returns the bytes consumed (all of it when a
+  // command paused the connection: the rest is kept in deferred_).
+  size_t Process(std::string_view input, size_t* need_at_least);
+  // Runs kept input once no pause holds it; then flushes.
+  void RunDeferred(bool from_input);
+  void SaveRest(size_t from);
+
+  // A reply that comes later (see the class comment): completion(bytes)
+  // may be called once from any thread.
+  struct Completion {
+    broker::Router::Post post;
+    uint32_t thread;
+    std::shared_ptr<RespSession*> alive;
+    uint64_t seq;
+    bool suppressed;
+    bool append;
+    void operator()(std::string bytes) const;
+  };
+  Completion Later(bool append);
+  void FillReply(uint64_t seq, std::string bytes, bool append);
+
+  // XREAD BLOCK (commands_stream.cc).
+  struct Blocked {
+    uint64_t generation = 0;
+    uint64_t seq = 0;
+    bool suppressed = false;
+    std::vector<std::pair<std::string, uint64_t>> keys;  // key, watch token
+    std::vector<std::pair<uint64_t, uint64_t>> after;     // ms, seq per key
+    size_t count = 0;
+    uint64_t timer = 0;
+  };
+  void WatchKey(size_t index);
+  void OnStreamWake(uint64_t generation, size_t index);
+  void OnBlockTimeout(uint64_t generation);
+  void EndBlock();
+  // Runs fn(session) on this io thread later, unless the session is gone.
+  std::function<void(std::function<void(RespSession&)>)> Poster();
+
   // Appends a reply unless CLIENT REPLY OFF/SKIP suppresses it.
   template <typename F>
   void Reply(F&& write);
@@ -165,6 +239,16 @@ class RespSession final : public net::Session, public broker::LocalClient {
   NameSet patterns_;
   NameSet shard_channels_;
 
+  ReplyQueue replies_;
+  std::shared_ptr<RespSession*> alive_;  // cleared in OnClose; completions check it
+  int64_t inflight_appends_ = 0;         // appends whose reply is not back yet
+  bool paused_ = false;
+  bool waiting_appends_ = false;  // paused_ until inflight_appends_ is 0
+  bool rerun_current_ = false;    // the pausing command runs again on resume
+  std::string deferred_;          // input kept while paused (or a partial command)
+  std::optional<Blocked> blocked_;
+  uint64_t block_generation_ = 0;
+
   // Output limits: when the soft limit was first reached (epoch = not over).
   std::chrono::steady_clock::time_point soft_since_{};
   bool close_pending_ = false;
@@ -173,6 +257,11 @@ class RespSession final : public net::Session, public broker::LocalClient {
 template <typename F>
 void RespSession::Reply(F&& write) {
   if (reply_mode_ != ReplyMode::kOn) return;
+  if (!replies_.idle()) {
+    RespWriter w(&replies_.Tail(), protocol_);
+    write(w);
+    return;
+  }
   conn_.out().AppendWith([&](std::string& s) {
     RespWriter w(&s, protocol_);
     write(w);

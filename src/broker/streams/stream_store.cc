@@ -1,0 +1,808 @@
+#include "broker/streams/stream_store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace runnel::broker::streams {
+
+// Meta events (docs/format/streams-meta.md): key = stream name, value = one
+// line of ASCII words, the first the format version.
+//   "1 D <offset> <id> [<offset> <id>…]"  entries deleted by XDEL
+//   "1 T <start-offset>"                  logical start after trimming
+//   "1 S <last-id> <entries-added> <max-deleted-id> <end-offset>"  XSETID
+//   "1 R"                                 the stream was deleted (DEL)
+struct StreamStore::MetaState {
+  int64_t start = 0;
+  std::map<int64_t, StreamId> deleted;
+  StreamId max_deleted;
+  bool has_set = false;
+  StreamId set_last;
+  uint64_t set_added = 0;
+  int64_t set_end = 0;
+};
+
+struct StreamStore::Stream {
+  struct Waiter {
+    uint64_t token;
+    StreamId after;
+    std::function<void()> wake;
+  };
+
+  std::mutex mu;
+  std::string name;
+  bool loaded = false;  // exists and scanned
+  bool dead = false;    // deleted: the map holds a new object
+  std::unique_ptr<Producer> producer;
+  StreamId assigned_last;  // last ID given to an append, committed or in flight
+  StreamId last_id;        // last-generated-id of committed state
+  StreamId max_deleted;
+  uint64_t entries_added = 0;
+  int64_t start = 0;                                // logical start offset
+  int64_t end = 0;                                  // next offset after the last committed record
+  int64_t length = 0;                               // live entries in [start, end)
+  std::set<int64_t> hidden;                         // not live, in [start, end)
+  std::vector<std::pair<StreamId, int64_t>> index;  // sparse, ascending
+  int64_t last_indexed = -(1LL << 62);
+  std::vector<Waiter> waiters;
+
+  void IndexLocked(StreamId id, int64_t offset) {
+    if (offset - last_indexed >= kIndexEvery) {
+      index.emplace_back(id, offset);
+      last_indexed = offset;
+    }
+  }
+};
+
+namespace {
+
+std::vector<std::string_view> Words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool ToI64(std::string_view s, int64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+bool ToU64(std::string_view s, uint64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+bool ToId(std::string_view s, StreamId* id) {
+  auto r = ParseStreamId(s, MissingSeq::kZero, false);
+  if (!r) return false;
+  *id = *r;
+  return true;
+}
+
+Outcome StorageError(const Status& st) { return {StreamError::kStorage, st.message()}; }
+
+}  // namespace
+
+StreamStore::StreamStore(Log* log) : log_(log) {
+  timer_thread_ = std::thread([this] { TimerLoop(); });
+}
+
+StreamStore::~StreamStore() {
+  {
+    std::lock_guard lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  timer_thread_.join();
+  // Appends in flight hold their Stream; their producers finish here.
+  std::unordered_map<std::string, std::shared_ptr<Stream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    streams.swap(streams_);
+  }
+  for (auto& [name, s] : streams) {
+    std::unique_ptr<Producer> p;
+    {
+      std::lock_guard lock(s->mu);
+      p = std::move(s->producer);
+    }
+    if (p) (void)p->Flush();
+  }
+  if (meta_) (void)meta_->Flush();
+}
+
+Result<std::unique_ptr<StreamStore>> StreamStore::Open(Log* log) {
+  std::unique_ptr<StreamStore> store(new StreamStore(log));
+  auto d = log->DescribeTopic(kMetaTopic);
+  if (!d.ok()) {
+    if (!d.status().Is(StatusCode::kNotFound)) return d.status();
+    TopicConfig config;
+    config.fsync.policy = FsyncPolicy::kAlways;  // rare, small writes
+    Status st = log->CreateTopic(kMetaTopic, config);
+    if (!st.ok() && !st.Is(StatusCode::kAlreadyExists)) return st;
+  }
+  auto meta = log->NewProducer(kMetaTopic, /*auto_create=*/false);
+  if (!meta.ok()) return meta.status();
+  store->meta_ = std::move(*meta);
+  Status st = store->ReplayMeta();
+  if (!st.ok()) return st;
+  auto topics = log->ListTopics();
+  if (!topics.ok()) return topics.status();
+  for (const TopicInfo& t : *topics) {
+    if (!IsInternalTopic(t.name)) store->durable_.insert(t.name);
+  }
+  store->durable_count_ = store->durable_.size();
+  return store;
+}
+
+Status StreamStore::ReplayMeta() {
+  auto reader = log_->NewReader(kMetaTopic, 0, StartPosition::Earliest());
+  if (!reader.ok()) return reader.status();
+  ReadBatch batch;
+  for (;;) {
+    Status st = (*reader)->ReadInto(&batch);
+    if (!st.ok()) return st;
+    if (batch.empty()) break;
+    for (const RecordView& r : batch.records()) {
+      if (!r.key || !r.value) continue;
+      const std::string name(*r.key);
+      auto w = Words(*r.value);
+      if (w.size() < 2) continue;
+      if (w[0] != "1") {
+        return Status::Corruption("stream meta event of unknown version '" + std::string(w[0]) +
+                                  "' at offset " + std::to_string(r.offset));
+      }
+      auto& m = meta_state_[name];
+      if (!m) m = std::make_unique<MetaState>();
+      const std::string_view kind = w[1];
+      bool good = true;
+      if (kind == "R") {
+        m = std::make_unique<MetaState>();
+      } else if (kind == "D") {
+        for (size_t i = 2; i + 1 < w.size(); i += 2) {
+          int64_t off;
+          StreamId id;
+          if (!ToI64(w[i], &off) || !ToId(w[i + 1], &id)) {
+            good = false;
+            break;
+          }
+          m->deleted[off] = id;
+          m->max_deleted = std::max(m->max_deleted, id);
+        }
+      } else if (kind == "T" && w.size() == 3) {
+        int64_t start;
+        good = ToI64(w[2], &start);
+        if (good) m->start = std::max(m->start, start);
+      } else if (kind == "S" && w.size() == 6) {
+        good = ToId(w[2], &m->set_last) && ToU64(w[3], &m->set_added) &&
+               ToId(w[4], &m->max_deleted) && ToI64(w[5], &m->set_end);
+        m->has_set = good;
+      } else {
+        good = false;
+      }
+      if (!good) {
+        return Status::Corruption("bad stream meta event at offset " + std::to_string(r.offset));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<StreamStore::Stream> StreamStore::Slot(std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto it = streams_.find(std::string(key));
+  if (it != streams_.end()) return it->second;
+  auto s = std::make_shared<Stream>();
+  s->name = std::string(key);
+  streams_.emplace(s->name, s);
+  return s;
+}
+
+Result<std::shared_ptr<StreamStore::Stream>> StreamStore::Get(std::string_view key, bool create) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::shared_ptr<Stream> s = Slot(key);
+    std::lock_guard lock(s->mu);
+    if (s->dead) continue;  // deleted meanwhile: the map has its successor
+    if (!s->loaded) {
+      Status st = LoadLocked(*s, create);
+      if (!st.ok()) return st;
+    }
+    if (!s->loaded) return std::shared_ptr<Stream>();
+    return s;
+  }
+  return Status::Busy("stream deleted while being opened");
+}
+
+Status StreamStore::LoadLocked(Stream& s, bool create) {
+  auto d = log_->DescribeTopic(s.name);
+  if (!d.ok()) {
+    if (!d.status().Is(StatusCode::kNotFound)) return d.status();
+    if (!create) return Status::OK();  // missing: stays unloaded
+  }
+  auto producer = log_->NewProducer(s.name, create);
+  if (!producer.ok()) {
+    if (producer.status().Is(StatusCode::kNotFound) && !create) return Status::OK();
+    return producer.status();
+  }
+  if (!d.ok()) d = log_->DescribeTopic(s.name);
+  if (!d.ok()) return d.status();
+  const int64_t physical_start = d->partitions.empty() ? 0 : d->partitions[0].start_offset;
+  const int64_t end = d->partitions.empty() ? 0 : d->partitions[0].end_offset;
+
+  std::unique_ptr<MetaState> none;
+  const MetaState* m = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto it = meta_state_.find(s.name);
+    if (it != meta_state_.end()) m = it->second.get();
+  }
+  MetaState empty;
+  if (m == nullptr) m = &empty;
+
+  s.producer = std::move(*producer);
+  s.start = std::max(physical_start, m->start);
+  s.end = physical_start;
+  s.hidden.clear();
+  s.index.clear();
+  s.last_indexed = -(1LL << 62);
+  StreamId last_entry, last_after_set;
+  bool any_after_set = false;
+  uint64_t entries = 0, entries_after_set = 0;
+  // Records below the physical start were reclaimed; count them as entries.
+  uint64_t reclaimed = static_cast<uint64_t>(physical_start);
+
+  auto reader = log_->NewReader(s.name, 0, StartPosition::Offset(physical_start));
+  if (!reader.ok()) return reader.status();
+  ReadBatch batch;
+  while ((*reader)->position() < end) {
+    Status st = (*reader)->ReadInto(&batch);
+    if (!st.ok()) return st;
+    if (batch.empty()) break;
+    for (const RecordView& r : batch.records()) {
+      if (r.offset >= end) break;
+      for (int64_t o = s.end; o < r.offset; ++o) s.hidden.insert(o);  // compaction gaps
+      s.end = r.offset + 1;
+      auto id = EntryIdOf(r);
+      if (!id) {
+        s.hidden.insert(r.offset);
+        continue;
+      }
+      ++entries;
+      last_entry = std::max(last_entry, *id);
+      if (r.offset >= m->set_end) {
+        ++entries_after_set;
+        last_after_set = std::max(last_after_set, *id);
+        any_after_set = true;
+      }
+      s.IndexLocked(*id, r.offset);
+    }
+  }
+  for (int64_t o = s.end; o < end; ++o) s.hidden.insert(o);
+  s.end = std::max(s.end, end);
+  for (const auto& [off, id] : m->deleted) {
+    if (off >= s.start && off < s.end) s.hidden.insert(off);
+  }
+  s.hidden.erase(s.hidden.begin(), s.hidden.lower_bound(s.start));
+  s.length = std::max<int64_t>(0, s.end - s.start - static_cast<int64_t>(s.hidden.size()));
+  s.max_deleted = m->max_deleted;
+  if (m->has_set) {
+    s.last_id = any_after_set ? last_after_set : m->set_last;
+    s.entries_added = m->set_added + entries_after_set;
+  } else {
+    s.last_id = last_entry;
+    s.entries_added = reclaimed + entries;
+  }
+  s.assigned_last = s.last_id;
+  s.loaded = true;
+  {
+    std::unique_lock lock(durable_mu_);
+    if (durable_.insert(s.name).second) durable_count_ = durable_.size();
+  }
+  return Status::OK();
+}
+
+void StreamStore::CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id) {
+  // Offsets this process did not write (another writer) are not entries.
+  for (int64_t o = s.end; o < offset; ++o) s.hidden.insert(o);
+  s.end = std::max(s.end, offset + 1);
+  if (!id) {
+    s.hidden.insert(offset);
+    return;
+  }
+  s.last_id = std::max(s.last_id, *id);
+  ++s.entries_added;
+  ++s.length;
+  s.IndexLocked(*id, offset);
+}
+
+std::vector<std::function<void()>> StreamStore::TakeWakeableLocked(Stream& s) {
+  std::vector<std::function<void()>> wake;
+  auto it = std::remove_if(s.waiters.begin(), s.waiters.end(), [&](Stream::Waiter& w) {
+    if (!(s.last_id > w.after)) return false;
+    wake.push_back(std::move(w.wake));
+    return true;
+  });
+  s.waiters.erase(it, s.waiters.end());
+  return wake;
+}
+
+int64_t StreamStore::FloorOffsetLocked(const Stream& s, StreamId id) const {
+  auto it = std::upper_bound(s.index.begin(), s.index.end(), id,
+                             [](StreamId v, const auto& p) { return v < p.first; });
+  if (it == s.index.begin()) return s.start;
+  return std::max(std::prev(it)->second, s.start);
+}
+
+int64_t StreamStore::StartAfterEvictingLocked(const Stream& s, int64_t k) const {
+  int64_t candidate = s.start + k;
+  for (auto it = s.hidden.lower_bound(s.start); it != s.hidden.end() && *it < candidate; ++it) {
+    ++candidate;
+  }
+  return candidate;
+}
+
+Status StreamStore::Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t to,
+                         const std::function<bool(Entry&&)>& fn) {
+  if (from >= to) return Status::OK();
+  auto reader = log_->NewReader(s->name, 0, StartPosition::Offset(from));
+  if (!reader.ok()) return reader.status();
+  ReadBatch batch;
+  std::vector<Entry> found;
+  while ((*reader)->position() < to) {
+    Status st = (*reader)->ReadInto(&batch);
+    if (!st.ok()) return st;
+    if (batch.empty()) break;
+    found.clear();
+    for (const RecordView& r : batch.records()) {
+      if (r.offset >= to) break;
+      if (r.offset < from) continue;
+      if (auto e = DecodeEntry(r)) found.push_back(std::move(*e));
+    }
+    {
+      std::lock_guard lock(s->mu);
+      std::erase_if(found, [&](const Entry& e) {
+        return e.offset < s->start || s->hidden.count(e.offset) > 0;
+      });
+    }
+    for (Entry& e : found) {
+      if (!fn(std::move(e))) return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::vector<Entry>> StreamStore::Range(std::string_view key, StreamId start, StreamId end,
+                                              size_t count, bool reverse) {
+  std::vector<Entry> out;
+  if (start > end) return out;
+  auto g = Get(key, false);
+  if (!g.ok()) return g.status();
+  std::shared_ptr<Stream> s = *g;
+  if (!s) return out;
+  auto full = [&] { return count != 0 && out.size() >= count; };
+  if (!reverse) {
+    int64_t from, to;
+    {
+      std::lock_guard lock(s->mu);
+      from = FloorOffsetLocked(*s, start);
+      to = s->end;
+    }
+    Status st = Scan(s, from, to, [&](Entry&& e) {
+      if (e.id < start) return true;
+      if (e.id > end) return false;
+      out.push_back(std::move(e));
+      return !full();
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+  // Backwards, one sparse-index block at a time.
+  int64_t lo, hi, floor;
+  {
+    std::lock_guard lock(s->mu);
+    hi = s->end;
+    lo = FloorOffsetLocked(*s, end);
+    floor = s->start;
+  }
+  std::vector<Entry> block;
+  for (;;) {
+    block.clear();
+    bool below_start = false;
+    Status st = Scan(s, lo, hi, [&](Entry&& e) {
+      if (e.id < start) {
+        below_start = true;
+        return true;
+      }
+      if (e.id > end) return false;
+      block.push_back(std::move(e));
+      return true;
+    });
+    if (!st.ok()) return st;
+    for (auto it = block.rbegin(); it != block.rend() && !full(); ++it) {
+      out.push_back(std::move(*it));
+    }
+    if (full() || below_start || lo <= floor) break;
+    hi = lo;
+    std::lock_guard lock(s->mu);
+    auto it = std::lower_bound(s->index.begin(), s->index.end(), hi,
+                               [](const auto& p, int64_t off) { return p.second < off; });
+    lo = it == s->index.begin() ? s->start : std::max(std::prev(it)->second, s->start);
+    floor = s->start;
+    if (lo >= hi) break;
+  }
+  return out;
+}
+
+int64_t StreamStore::Length(std::string_view key) {
+  auto g = Get(key, false);
+  if (!g.ok() || !*g) return 0;
+  std::lock_guard lock((*g)->mu);
+  return (*g)->length;
+}
+
+bool StreamStore::Exists(std::string_view key) {
+  auto g = Get(key, false);
+  return g.ok() && *g;
+}
+
+std::optional<StreamId> StreamStore::LastId(std::string_view key) {
+  auto g = Get(key, false);
+  if (!g.ok() || !*g) return std::nullopt;
+  std::lock_guard lock((*g)->mu);
+  return (*g)->last_id;
+}
+
+std::optional<StreamInfo> StreamStore::Info(std::string_view key) {
+  auto g = Get(key, false);
+  if (!g.ok() || !*g) return std::nullopt;
+  StreamInfo info;
+  {
+    std::lock_guard lock((*g)->mu);
+    const Stream& s = **g;
+    info.length = s.length;
+    info.last_id = s.last_id;
+    info.max_deleted = s.max_deleted;
+    info.entries_added = s.entries_added;
+    info.index_entries = static_cast<int64_t>(s.index.size());
+  }
+  auto first = Range(key, StreamId::Min(), StreamId::Max(), 1, false);
+  if (first.ok() && !first->empty()) info.first = std::move(first->front());
+  auto last = Range(key, StreamId::Min(), StreamId::Max(), 1, true);
+  if (last.ok() && !last->empty()) info.last = std::move(last->front());
+  auto d = log_->DescribeTopic(key);
+  if (d.ok() && !d->partitions.empty()) info.segments = d->partitions[0].segments;
+  return info;
+}
+
+void StreamStore::Add(std::string_view key, bool nomkstream, const AddIdSpec& spec,
+                      std::span<const std::string_view> fields, const TrimSpec& trim,
+                      AddDone done) {
+  auto g = Get(key, !nomkstream);
+  if (!g.ok()) return done(StorageError(g.status()), {});
+  std::shared_ptr<Stream> s = *g;
+  if (!s) return done({StreamError::kNoKey, {}}, {});
+  std::lock_guard lock(s->mu);
+  if (s->assigned_last.IsMax()) return done({StreamError::kExhausted, {}}, {});
+  AddIdError err;
+  const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  auto id = NextAddId(spec, s->assigned_last, now, &err);
+  if (!id) {
+    switch (err) {
+      case AddIdError::kZero:
+        return done({StreamError::kIdZero, {}}, {});
+      case AddIdError::kExhausted:
+        return done({StreamError::kExhausted, {}}, {});
+      default:
+        return done({StreamError::kIdNotGreater, {}}, {});
+    }
+  }
+  EncodedEntry enc;
+  EncodeEntry(*id, fields, &enc);
+  if (EncodedRecordBytes(enc.record) > static_cast<size_t>(s->producer->max_message_bytes())) {
+    return done({StreamError::kTooLarge, {}}, {});
+  }
+  s->assigned_last = *id;
+  const StreamId new_id = *id;
+  s->producer->AppendAsync(
+      0, std::span<const RecordView>(&enc.record, 1),
+      [this, s, new_id, trim, done = std::move(done)](Result<int64_t> r) mutable {
+        if (!r.ok()) return done(StorageError(r.status()), {});
+        std::vector<std::function<void()>> wake;
+        int64_t evicted = 0;
+        {
+          std::lock_guard lock(s->mu);
+          CommitLocked(*s, *r, new_id);
+          wake = TakeWakeableLocked(*s);
+          if (trim.kind != TrimSpec::Kind::kNone && !s->dead) {
+            auto n = TrimLocked(*s, trim);
+            evicted = n.ok() ? *n : 0;
+            if (evicted > 0) {
+              // The reply waits for the trim to be durable too.
+              AppendMeta(s->name, "1 T " + std::to_string(s->start),
+                         [done, new_id](Outcome o) { done(std::move(o), new_id); });
+            }
+          }
+        }
+        for (auto& w : wake) w();
+        if (evicted == 0) done({}, new_id);
+      });
+}
+
+bool StreamStore::IsDurable(std::string_view topic) {
+  if (durable_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::shared_lock lock(durable_mu_);
+  return durable_.find(std::string(topic)) != durable_.end();
+}
+
+bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload, Done done) {
+  if (!IsDurable(topic)) return false;
+  auto g = Get(topic, false);
+  if (!g.ok() || !*g) return false;
+  std::shared_ptr<Stream> s = *g;
+  RecordView rec;
+  rec.value = payload;
+  std::lock_guard lock(s->mu);
+  s->producer->AppendAsync(0, std::span<const RecordView>(&rec, 1),
+                           [this, s, done = std::move(done)](Result<int64_t> r) {
+                             if (!r.ok()) return done(StorageError(r.status()));
+                             {
+                               std::lock_guard lock(s->mu);
+                               CommitLocked(*s, *r, std::nullopt);
+                             }
+                             done({});
+                           });
+  return true;
+}
+
+Result<int64_t> StreamStore::TrimLocked(Stream& s, const TrimSpec& trim) {
+  int64_t limit = 0;  // 0 = no limit
+  if (trim.approx) limit = trim.limit < 0 ? 10000 : trim.limit;
+  int64_t k = 0;
+  if (trim.kind == TrimSpec::Kind::kMaxLen) {
+    if (s.length <= trim.maxlen) return 0;
+    k = s.length - trim.maxlen;
+  } else if (trim.kind == TrimSpec::Kind::kMinId) {
+    // The first entry with ID >= minid: one sparse-index block read, under
+    // the lock (bounded; see the header).
+    int64_t boundary = s.end;
+    auto reader =
+        log_->NewReader(s.name, 0, StartPosition::Offset(FloorOffsetLocked(s, trim.minid)));
+    if (!reader.ok()) return reader.status();
+    ReadBatch batch;
+    bool found = false;
+    while (!found && (*reader)->position() < s.end) {
+      Status st = (*reader)->ReadInto(&batch);
+      if (!st.ok()) return st;
+      if (batch.empty()) break;
+      for (const RecordView& r : batch.records()) {
+        if (r.offset >= s.end) break;
+        auto id = EntryIdOf(r);
+        if (id && *id >= trim.minid) {
+          boundary = r.offset;
+          found = true;
+          break;
+        }
+      }
+    }
+    if (boundary <= s.start) return 0;
+    auto lo = s.hidden.lower_bound(s.start), hi = s.hidden.lower_bound(boundary);
+    k = (boundary - s.start) - static_cast<int64_t>(std::distance(lo, hi));
+  } else {
+    return 0;
+  }
+  if (limit > 0) k = std::min(k, limit);
+  if (k <= 0) return 0;
+  const int64_t new_start = StartAfterEvictingLocked(s, k);
+  s.hidden.erase(s.hidden.begin(), s.hidden.lower_bound(new_start));
+  s.start = new_start;
+  s.length -= k;
+  return k;
+}
+
+void StreamStore::DeleteIds(std::string_view key, std::vector<StreamId> ids, CountDone done) {
+  auto g = Get(key, false);
+  if (!g.ok()) return done(StorageError(g.status()), 0);
+  std::shared_ptr<Stream> s = *g;
+  if (!s) return done({}, 0);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<std::pair<int64_t, StreamId>> found;
+  for (StreamId id : ids) {
+    int64_t from, to;
+    {
+      std::lock_guard lock(s->mu);
+      from = FloorOffsetLocked(*s, id);
+      to = s->end;
+    }
+    Status st = Scan(s, from, to, [&](Entry&& e) {
+      if (e.id == id) found.emplace_back(e.offset, id);
+      return e.id < id;
+    });
+    if (!st.ok()) return done(StorageError(st), 0);
+  }
+  std::lock_guard lock(s->mu);
+  std::string event = "1 D";
+  int64_t n = 0;
+  for (const auto& [off, id] : found) {
+    if (s->dead || off < s->start || !s->hidden.insert(off).second) continue;
+    --s->length;
+    s->max_deleted = std::max(s->max_deleted, id);
+    event += " " + std::to_string(off) + " " + id.ToString();
+    ++n;
+  }
+  if (n == 0) return done({}, 0);
+  AppendMeta(s->name, std::move(event), [done, n](Outcome o) { done(std::move(o), n); });
+}
+
+void StreamStore::Trim(std::string_view key, const TrimSpec& trim, CountDone done) {
+  auto g = Get(key, false);
+  if (!g.ok()) return done(StorageError(g.status()), 0);
+  std::shared_ptr<Stream> s = *g;
+  if (!s) return done({}, 0);
+  std::lock_guard lock(s->mu);
+  auto n = TrimLocked(*s, trim);
+  if (!n.ok()) return done(StorageError(n.status()), 0);
+  if (*n == 0) return done({}, 0);
+  const int64_t evicted = *n;
+  AppendMeta(s->name, "1 T " + std::to_string(s->start),
+             [done, evicted](Outcome o) { done(std::move(o), evicted); });
+}
+
+void StreamStore::SetId(std::string_view key, StreamId last, std::optional<uint64_t> entries_added,
+                        std::optional<StreamId> max_deleted, Done done) {
+  auto g = Get(key, false);
+  if (!g.ok()) return done(StorageError(g.status()));
+  std::shared_ptr<Stream> s = *g;
+  if (!s) return done({StreamError::kNoKey, {}});
+  if (max_deleted && last < *max_deleted) return done({StreamError::kSetIdMaxDeleted, {}});
+  auto top = Range(key, StreamId::Min(), StreamId::Max(), 1, true);
+  if (!top.ok()) return done(StorageError(top.status()));
+  std::lock_guard lock(s->mu);
+  if (entries_added && static_cast<int64_t>(*entries_added) < s->length) {
+    return done({StreamError::kSetIdAdded, {}});
+  }
+  if (s->length > 0 && !top->empty() && last < top->front().id) {
+    return done({StreamError::kSetIdSmall, {}});
+  }
+  const bool in_flight = s->assigned_last != s->last_id;
+  s->last_id = last;
+  s->assigned_last = in_flight ? std::max(s->assigned_last, last) : last;
+  if (entries_added) s->entries_added = *entries_added;
+  if (max_deleted) s->max_deleted = *max_deleted;
+  AppendMeta(s->name,
+             "1 S " + last.ToString() + " " + std::to_string(s->entries_added) + " " +
+                 s->max_deleted.ToString() + " " + std::to_string(s->end),
+             std::move(done));
+}
+
+Result<bool> StreamStore::Delete(std::string_view key) {
+  std::shared_ptr<Stream> s = Slot(key);
+  std::lock_guard lock(s->mu);
+  auto d = log_->DescribeTopic(key);
+  if (!d.ok()) {
+    if (d.status().Is(StatusCode::kNotFound)) return false;
+    return d.status();
+  }
+  // The reset event is durable before the topic goes, so a restart never
+  // applies the old stream's deletions and trims to a new one of that name.
+  // This waits for one meta commit on the caller's thread (DEL is rare).
+  RecordView rec;
+  rec.key = key;
+  rec.value = std::string_view("1 R");
+  auto r = meta_->Append(0, rec);
+  if (!r.ok()) return r.status();
+  Status st = log_->DeleteTopic(key);
+  if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
+  auto successor = std::make_shared<Stream>();
+  successor->name = s->name;
+  successor->waiters = std::move(s->waiters);
+  s->dead = true;
+  s->loaded = false;
+  {
+    std::lock_guard map_lock(mu_);
+    streams_[s->name] = successor;
+    meta_state_.erase(s->name);
+  }
+  {
+    std::unique_lock dl(durable_mu_);
+    durable_.erase(s->name);
+    durable_count_ = durable_.size();
+  }
+  return true;
+}
+
+Result<std::vector<std::string>> StreamStore::Keys() {
+  auto topics = log_->ListTopics();
+  if (!topics.ok()) return topics.status();
+  std::vector<std::string> out;
+  for (const TopicInfo& t : *topics) {
+    if (!IsInternalTopic(t.name)) out.push_back(t.name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void StreamStore::AppendMeta(const std::string& key, std::string value, Done done) {
+  RecordView rec;
+  rec.key = key;
+  rec.value = value;
+  meta_->AppendAsync(0, std::span<const RecordView>(&rec, 1),
+                     [done = std::move(done)](Result<int64_t> r) {
+                       if (!done) return;
+                       if (!r.ok()) return done(StorageError(r.status()));
+                       done({});
+                     });
+}
+
+uint64_t StreamStore::Watch(std::string_view key, StreamId after, std::function<void()> wake) {
+  const uint64_t token = next_token_.fetch_add(1);
+  auto g = Get(key, false);
+  std::shared_ptr<Stream> s = (g.ok() && *g) ? *g : Slot(key);
+  {
+    std::lock_guard lock(s->mu);
+    if (!(s->loaded && s->last_id > after)) {
+      s->waiters.push_back({token, after, std::move(wake)});
+      return token;
+    }
+  }
+  wake();
+  return token;
+}
+
+void StreamStore::Unwatch(std::string_view key, uint64_t token) {
+  std::shared_ptr<Stream> s = Slot(key);
+  std::lock_guard lock(s->mu);
+  std::erase_if(s->waiters, [&](const Stream::Waiter& w) { return w.token == token; });
+}
+
+uint64_t StreamStore::AddTimer(std::chrono::steady_clock::time_point deadline,
+                               std::function<void()> fn) {
+  const uint64_t token = next_token_.fetch_add(1);
+  {
+    std::lock_guard lock(timer_mu_);
+    timers_.emplace(deadline, std::make_pair(token, std::move(fn)));
+  }
+  timer_cv_.notify_all();
+  return token;
+}
+
+void StreamStore::CancelTimer(uint64_t token) {
+  std::lock_guard lock(timer_mu_);
+  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+    if (it->second.first == token) {
+      timers_.erase(it);
+      return;
+    }
+  }
+}
+
+void StreamStore::TimerLoop() {
+  std::unique_lock lock(timer_mu_);
+  while (!timer_stop_) {
+    if (timers_.empty()) {
+      timer_cv_.wait(lock);
+      continue;
+    }
+    auto first = timers_.begin();
+    // A copy: the node may be erased (cancelled) while this waits.
+    const auto deadline = first->first;
+    if (deadline > std::chrono::steady_clock::now()) {
+      timer_cv_.wait_until(lock, deadline);
+      continue;
+    }
+    std::function<void()> fn = std::move(first->second.second);
+    timers_.erase(first);
+    lock.unlock();
+    fn();
+    lock.lock();
+  }
+}
+
+}  // namespace runnel::broker::streams

@@ -1,0 +1,201 @@
+// StreamStore: Redis streams on durable topics (docs/protocols/resp.md,
+// "Streams"). A stream is a durable topic with one partition; each entry is
+// one record (stream_entry.h). What an append-only log cannot say by itself
+// — deletions (XDEL), the logical start after trimming, XSETID values — is
+// kept as events in the internal topic `__runnel.streams`
+// (docs/format/streams-meta.md) and rebuilt at start.
+//
+// Per stream, in memory: last-generated-id, entries-added,
+// max-deleted-entry-id, the logical start offset, the live length, the set
+// of hidden offsets (deleted entries and records that are not entries) and a
+// sparse index (one ID → offset pair every kIndexEvery entries) that finds
+// an ID's offset without keeping every ID. A stream is loaded (one scan of
+// its records) the first time it is used.
+//
+// Durability: an append's callback runs once the record is durable under
+// the topic's fsync policy (Producer::AppendAsync); XDEL/XTRIM/XSETID
+// callbacks once their meta event is. In-memory state changes when the
+// append commits, so a reader never sees an entry the log does not hold.
+//
+// Threads: any thread may call any method. Each stream has a mutex held for
+// in-memory work, for queueing appends (AppendAsync only copies and
+// queues), and for one bounded read (≤ one sparse-index block) when MINID
+// trimming must find an ID; range reads take it only to snapshot bounds
+// and to filter each batch read, never across disk reads. A stream's first
+// load (one scan) and DEL run under its mutex, blocking only that stream.
+// `mu_` (the name map) is never held while taking a stream's mutex.
+// Lock order: Stream::mu → meta producer (internal). Callbacks (done, wake,
+// timers) run on storage writer threads, the timer thread, or inline for
+// errors found before anything is queued; they must not call back into the
+// store with a stream lock expectation (they are called without locks).
+#pragma once
+
+#include "broker/streams/stream_entry.h"
+#include "broker/streams/stream_id.h"
+
+#include "runnel/log.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace runnel::broker::streams {
+
+// Internal topics start with this prefix; they are not keys (DBSIZE, KEYS).
+inline constexpr std::string_view kInternalPrefix = "__runnel.";
+inline constexpr std::string_view kMetaTopic = "__runnel.streams";
+inline bool IsInternalTopic(std::string_view name) { return name.starts_with(kInternalPrefix); }
+
+enum class StreamError : uint8_t {
+  kOk,
+  kNoKey,            // NOMKSTREAM on a missing key; XSETID / XINFO on a missing key
+  kIdZero,           // XADD 0-0
+  kIdNotGreater,     // XADD ID <= last-generated-id
+  kExhausted,        // last-generated-id is the max ID
+  kSetIdSmall,       // XSETID below the top item
+  kSetIdAdded,       // XSETID ENTRIESADDED below the length
+  kSetIdMaxDeleted,  // XSETID below MAXDELETEDID
+  kTooLarge,         // the entry exceeds the topic's max_message_bytes
+  kStorage,          // the log failed: see detail
+};
+
+struct Outcome {
+  StreamError error = StreamError::kOk;
+  std::string detail;
+  bool ok() const { return error == StreamError::kOk; }
+};
+
+struct TrimSpec {
+  enum class Kind : uint8_t { kNone, kMaxLen, kMinId };
+  Kind kind = Kind::kNone;
+  bool approx = false;  // `~`: runnel trims exactly, at most `limit` entries
+  int64_t maxlen = 0;
+  StreamId minid;
+  int64_t limit = -1;  // -1: none given (10000 with `~`, unlimited with `=`)
+};
+
+struct StreamInfo {
+  int64_t length = 0;
+  StreamId last_id;
+  StreamId max_deleted;
+  uint64_t entries_added = 0;
+  std::optional<Entry> first;
+  std::optional<Entry> last;
+  int64_t index_entries = 0;  // sparse-index pairs (XINFO radix-tree-nodes)
+  int32_t segments = 0;       // log segments (XINFO radix-tree-keys)
+};
+
+class StreamStore {
+ public:
+  static constexpr int64_t kIndexEvery = 128;
+
+  // Replays the meta topic (creating it if needed). `log` must outlive the
+  // store; the store must be destroyed before the log.
+  static Result<std::unique_ptr<StreamStore>> Open(Log* log);
+  ~StreamStore();
+  StreamStore(const StreamStore&) = delete;
+  StreamStore& operator=(const StreamStore&) = delete;
+
+  using AddDone = std::function<void(Outcome, StreamId)>;
+  using CountDone = std::function<void(Outcome, int64_t)>;
+  using Done = std::function<void(Outcome)>;
+
+  // XADD. `fields` is the flat list (even, ≥ 2); the views are copied
+  // before this returns. `nomkstream` and a missing key: kNoKey, nothing made.
+  void Add(std::string_view key, bool nomkstream, const AddIdSpec& id,
+           std::span<const std::string_view> fields, const TrimSpec& trim, AddDone done);
+  // PUBLISH to a durable topic: a record with a null key and the payload as
+  // value. Returns false (nothing done) when `topic` is not a durable topic.
+  bool AppendMessage(std::string_view topic, std::string_view payload, Done done);
+  // Whether `topic` is a durable topic this process knows (cheap when there
+  // are none: PUBLISH asks it every time).
+  bool IsDurable(std::string_view topic);
+
+  // Entries with start <= id <= end, ascending (or descending with
+  // `reverse`), at most `count` (0 = all). Missing key: empty.
+  Result<std::vector<Entry>> Range(std::string_view key, StreamId start, StreamId end, size_t count,
+                                   bool reverse);
+  int64_t Length(std::string_view key);
+  bool Exists(std::string_view key);
+  // Committed last-generated-id (XREAD `$`); nullopt when missing.
+  std::optional<StreamId> LastId(std::string_view key);
+  std::optional<StreamInfo> Info(std::string_view key);
+
+  void DeleteIds(std::string_view key, std::vector<StreamId> ids, CountDone done);
+  void Trim(std::string_view key, const TrimSpec& trim, CountDone done);
+  void SetId(std::string_view key, StreamId last, std::optional<uint64_t> entries_added,
+             std::optional<StreamId> max_deleted, Done done);
+  // DEL / FLUSHALL: deletes the topic and its stream state. True if it existed.
+  Result<bool> Delete(std::string_view key);
+  // Durable topics that are keys (internal ones left out), sorted.
+  Result<std::vector<std::string>> Keys();
+
+  // Blocking reads: `wake` runs once (on a writer thread, or inline if an
+  // entry after `after` is already there) when the stream has an entry
+  // with ID > after. Works for missing keys (a later XADD wakes it). The
+  // token cancels it.
+  uint64_t Watch(std::string_view key, StreamId after, std::function<void()> wake);
+  void Unwatch(std::string_view key, uint64_t token);
+  // Runs `fn` on the timer thread at `deadline` unless cancelled first.
+  uint64_t AddTimer(std::chrono::steady_clock::time_point deadline, std::function<void()> fn);
+  void CancelTimer(uint64_t token);
+
+ private:
+  struct Stream;
+  struct MetaState;
+  explicit StreamStore(Log* log);
+  Status ReplayMeta();
+  // The stream's object (made absent if unknown); loaded when it exists.
+  // create: make the topic if missing. Returns null if missing and !create.
+  Result<std::shared_ptr<Stream>> Get(std::string_view key, bool create);
+  std::shared_ptr<Stream> Slot(std::string_view key);
+  Status LoadLocked(Stream& s, bool create);
+  void CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id);
+  std::vector<std::function<void()>> TakeWakeableLocked(Stream& s);
+  // Offset of the first record that may hold an ID >= id (sparse index).
+  int64_t FloorOffsetLocked(const Stream& s, StreamId id) const;
+  int64_t StartAfterEvictingLocked(const Stream& s, int64_t k) const;
+  // Evicts per `trim`; returns the count and sets *new_start.
+  Result<int64_t> TrimLocked(Stream& s, const TrimSpec& trim);
+  // Reads records [from, to) of `s`'s topic; calls fn for each entry whose
+  // offset is not hidden. fn returns false to stop.
+  Status Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t to,
+              const std::function<bool(Entry&&)>& fn);
+  void AppendMeta(const std::string& key, std::string value, Done done);
+  void TimerLoop();
+
+  Log* const log_;
+  std::unique_ptr<Producer> meta_;
+
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Stream>> streams_;        // guarded by mu_
+  std::unordered_map<std::string, std::unique_ptr<MetaState>> meta_state_;  // replayed; mu_
+
+  // Durable topic names known to this process (PUBLISH's question).
+  std::shared_mutex durable_mu_;
+  std::unordered_set<std::string> durable_;
+  std::atomic<size_t> durable_count_{0};
+
+  std::atomic<uint64_t> next_token_{1};
+
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::multimap<std::chrono::steady_clock::time_point, std::pair<uint64_t, std::function<void()>>>
+      timers_;
+  bool timer_stop_ = false;
+  std::thread timer_thread_;
+};
+
+}  // namespace runnel::broker::streams
