@@ -77,6 +77,20 @@ class Producer {
   virtual void AppendAsync(int32_t partition, std::span<const RecordView> records,
                            AppendCallback done) = 0;
 
+  // Appends one Kafka RecordBatch v2 (magic 2) as it is — compressed or not
+  // — with only its base offset rewritten (the CRC does not cover it), in
+  // the same group commit as other appends to the partition. `batch` must
+  // hold exactly one batch; it is checked first (storage::
+  // ValidateProducedBatch: framing, CRC-32C, size against
+  // max_message_bytes, record count and offset deltas) and on failure `done`
+  // gets kCorruption (bad bytes or CRC), kInvalidArgument (a batch no
+  // producer may send: no records, wrong magic, a control batch), kTooLarge
+  // or kNotFound (no such partition) and nothing is appended. Otherwise
+  // `done` runs on a writer thread with the batch's base offset once it is
+  // durable under the topic's fsync policy (as AppendAsync). partition must
+  // be an existing partition (no key-based choice: the batch is opaque).
+  virtual void AppendRawAsync(int32_t partition, std::string batch, AppendCallback done) = 0;
+
   // Waits until every AppendAsync issued before it has completed.
   virtual Status Flush() = 0;
 
@@ -112,6 +126,22 @@ class Reader {
   // timeout passes (kTimedOut). Wakes for appends from any process.
   virtual Status Poll(std::chrono::milliseconds timeout) = 0;
 
+  // Appends to *out the stored bytes of whole batches, untouched (compressed
+  // batches stay compressed; transaction control batches are included),
+  // starting with the batch that holds position() — which may begin before
+  // it: the caller skips those records, as Kafka consumers do — and moves
+  // position() past the last batch appended. Stops before a batch that
+  // would take the appended bytes past max_bytes, except that the first
+  // batch is appended whole however large when `at_least_one` (so a
+  // consumer always progresses). Nothing appended = caught up. Damage is
+  // reported as by ReadInto (kCorruption, then reading continues after it).
+  // Reads with pread: from the page cache when the data is recent.
+  virtual Status ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one = true) = 0;
+
+  // The partition now: start_offset (first readable) and end_offset (the
+  // published end, high-water mark); bytes and segments are not filled.
+  virtual Result<PartitionInfo> Offsets() = 0;
+
   // Offset of the next record Read returns.
   virtual int64_t position() const = 0;
   virtual Status Seek(StartPosition start) = 0;
@@ -137,6 +167,16 @@ class Log {
                                                         bool auto_create = true) = 0;
   virtual Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
                                                     StartPosition start) = 0;
+
+  // Runs `listener(topic, partition)` after every group commit of this
+  // process that publishes records (from any Producer: Append, AppendAsync,
+  // AppendRawAsync), on the writer thread, once the records are readable.
+  // It must be quick and must not call into the Log (front-ends use it to
+  // wake long-polling readers). Appends by other processes are not reported
+  // (readers learn of them through Reader::Poll). One listener per Log; an
+  // empty function removes it. May be called at any time.
+  using AppendListener = std::function<void(std::string_view topic, int32_t partition)>;
+  virtual void SetAppendListener(AppendListener listener) = 0;
 
   // Applies retention and compaction to every topic once, under each
   // partition's writer lock.

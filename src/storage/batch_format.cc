@@ -235,3 +235,56 @@ Status DecodeRecords(std::string_view batch, const BatchHeader& h,
 }
 
 }  // namespace runnel::storage
+
+namespace runnel::storage {
+
+Status ValidateProducedBatch(std::string_view bytes, size_t max_bytes, BatchHeader* out) {
+  BatchHeader h;
+  if (bytes.size() < kBatchHeaderSize) {
+    return Status::Corruption("batch of " + std::to_string(bytes.size()) +
+                              " bytes is shorter than a batch header");
+  }
+  if (bytes[kMagicOffset] != kMagicV2) {
+    return Status::InvalidArgument("batch magic " + std::to_string(int{bytes[kMagicOffset]}) +
+                                   ", only magic 2 is accepted");
+  }
+  Status st = ParseBatchHeader(bytes, &h);
+  if (!st.ok()) return Status::Corruption(st.message());
+  if (h.total_size() != bytes.size()) {
+    return Status::Corruption("batch length " + std::to_string(h.batch_length) + " does not match " +
+                              std::to_string(bytes.size()) + " bytes received");
+  }
+  if (!BatchCrcMatches(bytes, h)) return Status::Corruption("batch CRC-32C mismatch");
+  if (bytes.size() > max_bytes) {
+    return Status::TooLarge("batch of " + std::to_string(bytes.size()) +
+                            " bytes is larger than the limit of " + std::to_string(max_bytes));
+  }
+  if (h.records_count < 1) return Status::InvalidArgument("batch holds no records");
+  if (h.last_offset_delta != h.records_count - 1) {
+    return Status::InvalidArgument("last offset delta " + std::to_string(h.last_offset_delta) +
+                                   " does not match " + std::to_string(h.records_count) +
+                                   " records");
+  }
+  if (h.is_control()) return Status::InvalidArgument("control batches cannot be produced");
+  if (h.compression() == Compression::kNone) {
+    std::vector<DecodedRecord> records;
+    std::vector<HeaderView> headers;
+    BatchHeader zero = h;
+    zero.base_offset = 0;
+    st = DecodeRecords(bytes, zero, &records, &headers);
+    if (!st.ok()) return Status::Corruption(st.message());
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].offset != static_cast<int64_t>(i)) {
+        return Status::Corruption("record " + std::to_string(i) + " has offset delta " +
+                                  std::to_string(records[i].offset));
+      }
+    }
+  } else if (static_cast<int>(h.compression()) > 4) {
+    return Status::NotSupported("unknown compression codec " +
+                                std::to_string(static_cast<int>(h.compression())));
+  }
+  if (out) *out = h;
+  return Status::OK();
+}
+
+}  // namespace runnel::storage

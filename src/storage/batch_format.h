@@ -114,3 +114,21 @@ Status DecodeRecords(std::string_view batch, const BatchHeader& header,
                      std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers);
 
 }  // namespace runnel::storage
+
+namespace runnel::storage {
+
+// Checks a batch a producer sent for storing as it is (Kafka Produce,
+// Producer::AppendRawAsync), as a Kafka broker does on produce:
+//   - bytes hold exactly one batch: a header that parses (magic 2, sane
+//     lengths) and batch_length + 12 == bytes.size()       else kCorruption
+//   - the CRC-32C matches                                  else kCorruption
+//   - not larger than max_bytes                            else kTooLarge
+//   - records_count >= 1 and last_offset_delta == count-1, not a control
+//     batch                                                else kInvalidArgument
+//   - uncompressed: every record decodes, offset deltas are 0..count-1 in
+//     order                                                else kCorruption
+// Compressed batches are not decompressed: their records are checked by
+// the count and CRC only (docs/protocols/kafka.md).
+Status ValidateProducedBatch(std::string_view bytes, size_t max_bytes, BatchHeader* out);
+
+}  // namespace runnel::storage

@@ -248,8 +248,13 @@ Result<std::shared_ptr<TopicHandle>> LogImpl::HandleLocked(std::string_view name
   handle->dir = TopicDir(dir_, name);
   handle->config = config;
   for (int32_t p = 0; p < config.partitions; ++p) {
-    handle->writers.push_back(std::make_shared<PartitionWriter>(
-        env_, PartitionDir(handle->dir, p), config, pool_.get()));
+    auto writer =
+        std::make_shared<PartitionWriter>(env_, PartitionDir(handle->dir, p), config, pool_.get());
+    writer->SetPublishHook([slot = listener_, topic = handle->name, p] {
+      std::lock_guard lock(slot->mu);
+      if (slot->fn) slot->fn(topic, p);
+    });
+    handle->writers.push_back(std::move(writer));
   }
   handles_[std::string(name)] = handle;
   return handle;
@@ -282,6 +287,11 @@ Result<std::unique_ptr<Reader>> LogImpl::NewReader(std::string_view topic, int32
       env_, PartitionDir(TopicDir(dir_, topic), partition), watcher_);
   RETURN_IF_ERROR(reader->Seek(start));
   return std::unique_ptr<Reader>(std::move(reader));
+}
+
+void LogImpl::SetAppendListener(AppendListener listener) {
+  std::lock_guard lock(listener_->mu);
+  listener_->fn = std::move(listener);
 }
 
 Status LogImpl::RunSteward() {

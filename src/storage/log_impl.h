@@ -50,6 +50,7 @@ class LogImpl final : public Log {
   Result<std::unique_ptr<Producer>> NewProducer(std::string_view topic, bool auto_create) override;
   Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
                                             StartPosition start) override;
+  void SetAppendListener(AppendListener listener) override;
   Status RunSteward() override;
   const std::string& dir() const override { return dir_; }
 
@@ -64,6 +65,13 @@ class LogImpl final : public Log {
   const Options options_;
   std::unique_ptr<CommitPool> pool_;
   std::shared_ptr<TailWatcher> watcher_;
+
+  // The append listener, shared with every writer's publish hook.
+  struct ListenerSlot {
+    std::mutex mu;
+    AppendListener fn;
+  };
+  std::shared_ptr<ListenerSlot> listener_ = std::make_shared<ListenerSlot>();
 
   std::mutex mu_;
   std::unique_ptr<TopicRegistry> registry_;

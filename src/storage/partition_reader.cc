@@ -278,6 +278,106 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
   return Status::OK();
 }
 
+Result<bool> PartitionReader::EnsurePositioned(const Hwm& hwm) {
+  if (segment_base_ >= 0) return true;
+  if (hwm.next_offset == 0 && hwm.segment_size == 0) return false;
+  RETURN_IF_ERROR(PositionAt(next_offset_));
+  return segment_base_ >= 0;
+}
+
+Result<std::optional<uint64_t>> PartitionReader::PublishedLimit(const Hwm& hwm) {
+  if (segment_base_ == hwm.segment_base) return std::optional<uint64_t>(hwm.segment_size);
+  if (segment_base_ < hwm.segment_base) {
+    ASSIGN_OR_RETURN(uint64_t size, segment_->Size());  // sealed: all of it is published
+    return std::optional<uint64_t>(size);
+  }
+  return std::optional<uint64_t>();  // ahead of the published end (a segment being created)
+}
+
+// Whole batches as stored: a header read to learn the size, then the batch
+// read straight into *out and its CRC checked (the bytes go to a client
+// untouched, so what is sent is what was verified).
+Status PartitionReader::ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one) {
+  ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
+  ASSIGN_OR_RETURN(bool positioned, EnsurePositioned(hwm));
+  if (!positioned) return Status::OK();
+  min_timestamp_ = -1;  // raw reads start at the batch; the caller filters records
+  size_t appended = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(std::optional<uint64_t> limit, PublishedLimit(hwm));
+    if (!limit) break;
+    if (position_ >= *limit) {
+      if (segment_base_ >= hwm.segment_base) break;  // caught up
+      ASSIGN_OR_RETURN(bool moved, NextSegment());
+      if (!moved) break;
+      continue;
+    }
+    const uint64_t avail = *limit - position_;
+    const int64_t bound = segment_base_ == hwm.segment_base ? hwm.next_offset : next_segment_base_;
+    std::string problem;
+    BatchHeader h;
+    char head[kBatchHeaderSize];
+    size_t got = 0;
+    if (avail < kBatchHeaderSize) {
+      problem = "batch runs past the end of the published data";
+    } else {
+      ASSIGN_OR_RETURN(got, segment_->ReadAt(position_, head, sizeof(head)));
+      Status st = got == sizeof(head) ? ParseBatchHeader(std::string_view(head, got), &h)
+                                      : Status::Corruption("short read");
+      if (!st.ok()) {
+        problem = st.message();
+      } else if (h.total_size() > avail) {
+        problem = "batch runs past the end of the published data";
+      } else if (h.base_offset < batch_floor_ || h.next_offset() > bound) {
+        problem = "batch offsets " + std::to_string(h.base_offset) + "-" +
+                  std::to_string(h.last_offset()) + " out of order";
+      }
+    }
+    if (problem.empty() && h.next_offset() <= next_offset_) {
+      position_ += h.total_size();  // wholly before the position: skip
+      batch_floor_ = h.next_offset();
+      continue;
+    }
+    if (problem.empty()) {
+      const size_t size = h.total_size();
+      if (appended + size > max_bytes && !(appended == 0 && at_least_one)) break;
+      const size_t old = out->size();
+      out->resize(old + size);
+      ASSIGN_OR_RETURN(got, segment_->ReadAt(position_, out->data() + old, size));
+      if (got != size || !BatchCrcMatches(std::string_view(out->data() + old, size), h)) {
+        out->resize(old);
+        problem = "CRC mismatch";
+      } else {
+        position_ += size;
+        appended += size;
+        batch_floor_ = h.next_offset();
+        next_offset_ = std::max(next_offset_, h.next_offset());
+        continue;
+      }
+    }
+    if (appended > 0) break;  // hand over what we have; report next time
+    BatchScanner scanner(segment_.get(), position_, *limit);
+    const uint64_t bad_begin = position_;
+    uint64_t bad_end = *limit;
+    if (scanner.Resync(next_offset_)) bad_end = scanner.position();
+    position_ = bad_end;
+    return Status::Corruption(SegmentPath(dir_, segment_base_, SegmentFileKind::kLog) +
+                              ": bytes " + std::to_string(bad_begin) + "-" +
+                              std::to_string(bad_end) + " damaged (" + problem +
+                              "); skipped, reading continues after them");
+  }
+  return Status::OK();
+}
+
+Result<PartitionInfo> PartitionReader::Offsets() {
+  ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  PartitionInfo info;
+  info.end_offset = hwm.next_offset;
+  info.start_offset = bases.empty() ? hwm.next_offset : std::min(bases.front(), hwm.next_offset);
+  return info;
+}
+
 std::shared_ptr<char[]> PartitionReader::Buffer(size_t n) {
   if (buffer_ && buffer_.use_count() == 1 && buffer_size_ >= n) return buffer_;
   buffer_size_ = std::max<size_t>(n, 64 << 10);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ class PartitionReader final : public Reader {
   ~PartitionReader() override;
 
   Status ReadInto(ReadBatch* batch, size_t max_bytes) override;
+  Status ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one) override;
+  Result<PartitionInfo> Offsets() override;
   Status Poll(std::chrono::milliseconds timeout) override;
   int64_t position() const override { return next_offset_; }
   Status Seek(StartPosition start) override;
@@ -47,6 +50,11 @@ class PartitionReader final : public Reader {
   Result<uint64_t> IndexedPosition(int64_t base, int64_t offset);
   Status PositionAt(int64_t offset);
   Status SeekTimestamp(int64_t ts);
+  // Positions in a segment for a read; false when there is nothing to read.
+  Result<bool> EnsurePositioned(const Hwm& hwm);
+  // Bytes of the current segment that are published, or nullopt when the
+  // segment is past the published end.
+  Result<std::optional<uint64_t>> PublishedLimit(const Hwm& hwm);
   Result<bool> NextSegment();
   // A buffer of at least n bytes: the last one if no ReadBatch holds it any
   // more (reuse saves the page faults of a fresh 1 MiB allocation per read).

@@ -71,6 +71,7 @@ void PartitionWriter::RunCommits() {
       std::lock_guard commit(commit_mu_);
       st = CommitGroup(group, &bases);
     }
+    if (st.ok() && publish_hook_) publish_hook_();
     for (size_t i = 0; i < group.size(); ++i) {
       if (!group[i].done) continue;
       if (st.ok()) {

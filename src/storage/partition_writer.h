@@ -64,6 +64,10 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   PartitionWriter(const PartitionWriter&) = delete;
   PartitionWriter& operator=(const PartitionWriter&) = delete;
 
+  // Runs after each group commit that published records, on the commit
+  // thread, before the callbacks. Set once, before the first Submit.
+  void SetPublishHook(std::function<void()> hook) { publish_hook_ = std::move(hook); }
+
   void Submit(AppendRequest request);
   // An empty string to encode the next request into: one a finished commit
   // gave back when there is one, so steady appends reuse warm memory.
@@ -106,6 +110,7 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   const std::string dir_;
   const TopicConfig config_;
   CommitPool* const pool_;
+  std::function<void()> publish_hook_;
 
   std::mutex mu_;  // guards queue_, scheduled_, sync_scheduled_
   std::condition_variable idle_cv_;

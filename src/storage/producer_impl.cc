@@ -114,6 +114,27 @@ void ProducerImpl::AppendAsync(int32_t partition, std::span<const RecordView> re
   writer.Submit(std::move(req));
 }
 
+void ProducerImpl::AppendRawAsync(int32_t partition, std::string batch, AppendCallback done) {
+  auto fail = [&](Status st) {
+    if (done) done(std::move(st));
+  };
+  if (partition < 0 || partition >= topic_->config.partitions) {
+    return fail(Status::NotFound("topic '" + topic_->name + "' has no partition " +
+                                 std::to_string(partition)));
+  }
+  // The limit is on a record encoded alone; a batch of several may be bigger
+  // by its header, as Kafka's message.max.bytes (1048588) exceeds 1 MiB.
+  const size_t limit = static_cast<size_t>(topic_->config.max_message_bytes) + kBatchHeaderSize;
+  BatchHeader h;
+  Status st = ValidateProducedBatch(batch, limit, &h);
+  if (!st.ok()) return fail(std::move(st));
+  AppendRequest req;
+  req.bytes = std::move(batch);
+  req.batches.push_back({0, h.last_offset_delta + 1});
+  req.done = std::move(done);
+  topic_->writers[static_cast<size_t>(partition)]->Submit(std::move(req));
+}
+
 Result<int64_t> ProducerImpl::Append(int32_t partition, std::span<const RecordView> records) {
   std::promise<Result<int64_t>> promise;
   auto future = promise.get_future();

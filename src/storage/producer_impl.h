@@ -20,6 +20,7 @@ class ProducerImpl final : public Producer {
   Result<int64_t> Append(int32_t partition, std::span<const RecordView> records) override;
   void AppendAsync(int32_t partition, std::span<const RecordView> records,
                    AppendCallback done) override;
+  void AppendRawAsync(int32_t partition, std::string batch, AppendCallback done) override;
   Status Flush() override;
   int32_t partitions() const override { return topic_->config.partitions; }
   int32_t max_message_bytes() const override { return topic_->config.max_message_bytes; }
