@@ -15,8 +15,8 @@ namespace runnel::cli {
 namespace {
 
 struct ServeFlags {
-  std::string config, data, resp, resp_tls, tls_cert, tls_key, tls_ca, requirepass, log_level,
-      fsync;
+  std::string config, data, resp, resp_tls, kafka, tls_cert, tls_key, tls_ca, requirepass,
+      log_level, fsync;
   int threads = 0;
   int64_t max_clients = 0, timeout = 0;
 };
@@ -48,6 +48,15 @@ Status ApplyFlags(const CLI::App& cmd, const ServeFlags& f, server::ServerConfig
       c->resp = *a;
     }
   }
+  if (given("--kafka")) {
+    if (f.kafka == "off" || f.kafka.empty()) {
+      c->kafka = {};
+    } else {
+      auto a = server::ParseAddress(f.kafka);
+      if (!a.ok()) return Status::InvalidArgument("--kafka: " + a.status().message());
+      c->kafka = *a;
+    }
+  }
   if (given("--resp-tls")) {
     auto a = server::ParseAddress(f.resp_tls);
     if (!a.ok()) return Status::InvalidArgument("--resp-tls: " + a.status().message());
@@ -72,6 +81,7 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--config", f->config, "Config file (TOML); flags override it");
   cmd->add_option("--data", f->data, "Data directory (default ./runnel-data)");
   cmd->add_option("--resp", f->resp, "RESP listener HOST:PORT (default 127.0.0.1:6379; off)");
+  cmd->add_option("--kafka", f->kafka, "Kafka listener HOST:PORT (default 127.0.0.1:9092; off)");
   cmd->add_option("--resp-tls", f->resp_tls, "RESP over TLS listener HOST:PORT");
   cmd->add_option("--tls-cert", f->tls_cert, "TLS certificate chain (PEM)");
   cmd->add_option("--tls-key", f->tls_key, "TLS private key (PEM)");

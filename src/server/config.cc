@@ -76,9 +76,9 @@ Status ServerConfig::LoadFile(const std::string& path) {
                                    std::to_string(where.column) + ": " +
                                    std::string(e.description()));
   }
-  Status st =
-      CheckKeys(root, path, "",
-                {"data", "threads", "log_level", "fsync", "requirepass", "resp", "tls", "limits"});
+  Status st = CheckKeys(
+      root, path, "",
+      {"data", "threads", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
@@ -106,6 +106,32 @@ Status ServerConfig::LoadFile(const std::string& path) {
       if (!a.ok())
         return Status::InvalidArgument(path + ": resp.tls_listen: " + a.status().message());
       resp_tls = *a;
+    }
+  }
+  if (const toml::table* k = root["kafka"].as_table()) {
+    st = CheckKeys(*k, path, "kafka.",
+                   {"listen", "advertised_host", "advertised_port", "auto_create_topics",
+                    "max_request_bytes"});
+    if (!st.ok()) return st;
+    std::string listen;
+    for (Status s : {Get(*k, path, "listen", &listen),
+                     Get(*k, path, "advertised_host", &kafka_advertised_host),
+                     Get(*k, path, "advertised_port", &kafka_advertised_port),
+                     Get(*k, path, "max_request_bytes", &kafka_max_request_bytes)}) {
+      if (!s.ok()) return s;
+    }
+    if (const toml::node* n = k->get("auto_create_topics")) {
+      auto v = n->value<bool>();
+      if (!v)
+        return Status::InvalidArgument(path + ": setting 'auto_create_topics' has the wrong type");
+      kafka_auto_create_topics = *v;
+    }
+    if (listen == "off") {
+      kafka = {};
+    } else if (!listen.empty()) {
+      auto a = ParseAddress(listen);
+      if (!a.ok()) return Status::InvalidArgument(path + ": kafka.listen: " + a.status().message());
+      kafka = *a;
     }
   }
   if (const toml::table* tls_t = root["tls"].as_table()) {
@@ -148,6 +174,12 @@ Status ServerConfig::Validate() const {
   if (max_multibulk_len < 1) return Status::InvalidArgument("max_multibulk_len must be >= 1");
   if (!resp_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
     return Status::InvalidArgument("a TLS listener needs tls cert and key files");
+  }
+  if (kafka_advertised_port < 0 || kafka_advertised_port > 65535) {
+    return Status::InvalidArgument("kafka advertised_port must be 0..65535");
+  }
+  if (kafka_max_request_bytes < 1024 || kafka_max_request_bytes > (1LL << 30)) {
+    return Status::InvalidArgument("kafka max_request_bytes must be 1024..1073741824");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.count(log_level)) {

@@ -5,6 +5,8 @@
 //   data = "./runnel-data"        threads = 0 (= cores)      log_level = "info"
 //   fsync = "interval:1000"       requirepass = ""
 //   [resp]  listen = "127.0.0.1:6379"   tls_listen = ""
+//   [kafka] listen = "127.0.0.1:9092" (or "off")  advertised_host = ""  advertised_port = 0
+//           auto_create_topics = true  max_request_bytes = 104857600
 //   [tls]   cert = ""  key = ""  ca = ""
 //   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
@@ -46,6 +48,11 @@ struct ServerConfig {
 
   Address resp{"127.0.0.1", 6379};
   Address resp_tls;  // empty = off
+  Address kafka{"127.0.0.1", 9092};  // empty = off
+  std::string kafka_advertised_host;  // empty: the listen host (127.0.0.1 for 0.0.0.0/::)
+  int64_t kafka_advertised_port = 0;  // 0: the bound port
+  bool kafka_auto_create_topics = true;
+  int64_t kafka_max_request_bytes = 104857600;  // Kafka's socket.request.max.bytes
   std::string tls_cert, tls_key, tls_ca;
 
   int64_t max_clients = 10000;

@@ -3,6 +3,7 @@
 #include "broker/broker.h"
 #include "broker/streams/stream_store.h"
 #include "net/tls_context.h"
+#include "protocol/kafka/kafka_session.h"
 #include "protocol/resp/resp_session.h"
 
 #include <boost/asio/post.hpp>
@@ -124,6 +125,24 @@ Status Server::Start() {
     if (!st.ok()) return st;
     resp_->facts.tls_port = listeners_.back()->port();
   }
+  if (!config_.kafka.empty()) {
+    kafka_ = std::make_unique<kafka::KafkaContext>(log_.get(), pool_.get());
+    kafka_->default_topic_config = options.default_topic_config;
+    kafka_->auto_create_topics = config_.kafka_auto_create_topics;
+    kafka_->max_request_bytes = static_cast<size_t>(config_.kafka_max_request_bytes);
+    kafka::KafkaContext* kctx = kafka_.get();
+    st = AddListener("kafka", config_.kafka, /*tls=*/false, [kctx](net::Connection& c) {
+      return std::make_unique<kafka::KafkaSession>(c, kctx);
+    });
+    if (!st.ok()) return st;
+    const std::string& host = config_.kafka.host;
+    kafka_->advertised_host = !config_.kafka_advertised_host.empty() ? config_.kafka_advertised_host
+                              : (host == "0.0.0.0" || host == "::") ? "127.0.0.1"
+                                                                    : host;
+    kafka_->advertised_port = config_.kafka_advertised_port > 0
+                                  ? static_cast<int32_t>(config_.kafka_advertised_port)
+                                  : listeners_.back()->port();
+  }
   if (listeners_.empty()) return Status::InvalidArgument("no listener configured");
 
   for (int t = 0; t < pool_->size(); ++t) {
@@ -209,6 +228,7 @@ void Server::Shutdown() {
     broker::LocalClients* local = &broker_->local(static_cast<uint32_t>(t));
     asio::post(pool_->context(t), [local] { local->Shutdown(); });
   }
+  if (kafka_) kafka_->CloseAll(std::chrono::seconds(2));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (broker_->clients().size() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -216,6 +236,7 @@ void Server::Shutdown() {
   pool_->Stop();
   listeners_.clear();
   cron_timers_.clear();
+  kafka_.reset();  // removes its append listener from the log
   // Streams hold producers of the log: they go first.
   streams_.reset();
   // Closing the log flushes and syncs every partition written to.

@@ -31,6 +31,9 @@ class StreamStore;
 namespace runnel::resp {
 struct RespContext;
 }
+namespace runnel::kafka {
+struct KafkaContext;
+}
 
 namespace runnel::server {
 
@@ -66,6 +69,7 @@ class Server {
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<resp::RespContext> resp_;
+  std::unique_ptr<kafka::KafkaContext> kafka_;  // reset before log_ (it holds the append listener)
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<std::unique_ptr<boost::asio::steady_timer>> cron_timers_;  // one per io thread
   std::shared_ptr<boost::asio::ssl::context> tls_;

@@ -131,7 +131,8 @@ class ServerFactory:
     def __call__(self, *flags, tls_files=None, config=None, threads=2, data_dir=None):
         n = len(self.servers)
         data_dir = data_dir or str(self.tmp_path / f"data{n}")
-        argv = ["serve", "--data", data_dir, "--resp", "127.0.0.1:0", "--threads", str(threads)]
+        argv = ["serve", "--data", data_dir, "--resp", "127.0.0.1:0", "--kafka", "off",
+                "--threads", str(threads)]
         if tls_files:
             argv += ["--resp-tls", "127.0.0.1:0", "--tls-cert", tls_files["cert"],
                      "--tls-key", tls_files["key"]]

@@ -1,0 +1,31 @@
+#include "protocol/kafka/api.h"
+
+#include <climits>
+
+namespace runnel::kafka {
+namespace {
+
+// Versions: reference/kafka.md §4.1. With Fetch 11 in range kafka-python
+// 2.0.2 infers broker 2.3.0 and then uses Produce 7, Fetch 4, ListOffsets 1,
+// Metadata 1, FindCoordinator 0 — all inside these ranges.
+constexpr ApiRange kApis[] = {
+    {ApiKey::kProduce, 3, 7, 9},         {ApiKey::kFetch, 4, 11, 12},
+    {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
+    {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kApiVersions, 0, 3, 3},
+    {ApiKey::kCreateTopics, 0, 4, 5},    {ApiKey::kDeleteTopics, 0, 1, 4},
+};
+
+}  // namespace
+
+std::span<const ApiRange> SupportedApis() { return kApis; }
+
+const ApiRange* FindApi(int16_t key) {
+  for (const ApiRange& a : kApis) {
+    if (static_cast<int16_t>(a.key) == key) return &a;
+  }
+  return nullptr;
+}
+
+bool IsFlexible(const ApiRange& api, int16_t version) { return version >= api.first_flexible; }
+
+}  // namespace runnel::kafka

@@ -1,0 +1,64 @@
+// The Kafka APIs runnel serves and the versions it advertises in
+// ApiVersions (reference/kafka.md §4.1; docs/protocols/kafka.md). Only what
+// is in kApis is advertised, and a request for anything else closes the
+// connection (except ApiVersions, KIP-511). Phase 2 adds the group,
+// idempotence and SASL APIs here as their handlers land.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace runnel::kafka {
+
+enum class ApiKey : int16_t {
+  kProduce = 0,
+  kFetch = 1,
+  kListOffsets = 2,
+  kMetadata = 3,
+  kFindCoordinator = 10,
+  kApiVersions = 18,
+  kCreateTopics = 19,
+  kDeleteTopics = 20,
+};
+
+struct ApiRange {
+  ApiKey key;
+  int16_t min;
+  int16_t max;
+  int16_t first_flexible;  // INT16_MAX: no flexible version in Kafka's schema
+};
+
+// Kafka error codes used by runnel (Apache Kafka `Errors.java`).
+enum class ErrorCode : int16_t {
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kLeaderNotAvailable = 5,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kInvalidTopic = 17,
+  kRecordListTooLarge = 18,
+  kInvalidRequiredAcks = 21,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidReplicaAssignment = 39,
+  kInvalidConfig = 40,
+  kInvalidRequest = 42,
+  kTransactionalIdAuthorizationFailed = 53,
+  kKafkaStorageError = 56,
+  kUnsupportedCompressionType = 76,
+  kInvalidRecord = 87,
+};
+
+// Every served API, in key order.
+std::span<const ApiRange> SupportedApis();
+// The served range for `key`, or nullptr.
+const ApiRange* FindApi(int16_t key);
+// Whether (key, version) uses the flexible encoding (KIP-482): compact
+// strings/arrays, tagged fields, request header v2 / response header v1.
+bool IsFlexible(const ApiRange& api, int16_t version);
+
+}  // namespace runnel::kafka

@@ -1,0 +1,140 @@
+// KafkaSession: one Kafka client connection (reference/kafka.md;
+// docs/protocols/kafka.md), a net::Session on the connection's io thread.
+//
+// Per wake-up every whole request frame buffered is decoded and run. Each
+// request that gets an answer takes a slot in order; a request answered
+// later (Produce after its durability point, a long-polling Fetch) keeps its
+// slot while later requests run, and answers go out strictly in request
+// order, as Kafka's one-request-at-a-time-per-connection guarantees.
+// Produce with acks=0 takes no slot: no answer is ever sent for it.
+//
+// Completions from storage writer threads, wake-ups from FetchWaiters and
+// timers are posted to this io thread holding the connection alive; once
+// OnClose has run they do nothing.
+//
+// Closing: a frame that cannot be framed (negative, over the limit), an
+// undecodable header or body, an unknown API key or a version not
+// advertised (except ApiVersions, answered UNSUPPORTED_VERSION per KIP-511)
+// closes the connection without an answer, as Kafka does; answers already
+// due for earlier requests are sent first.
+//
+// Thread safety: every method runs on the connection's io thread.
+#pragma once
+
+#include "net/connection.h"
+#include "net/io_pool.h"
+#include "net/session.h"
+#include "protocol/kafka/fetch_waiters.h"
+#include "protocol/kafka/frame.h"
+#include "protocol/kafka/messages.h"
+
+#include "runnel/log.h"
+#include "runnel/options.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace runnel::kafka {
+
+// What every Kafka session of a server shares. Owned by the server; outlives
+// every session. Construction registers the Log's append listener (to wake
+// FetchWaiters); destruction removes it.
+struct KafkaContext {
+  KafkaContext(Log* log, net::IoPool* pool);
+  ~KafkaContext();
+  KafkaContext(const KafkaContext&) = delete;
+  KafkaContext& operator=(const KafkaContext&) = delete;
+
+  Log* const log;
+  net::IoPool* const pool;
+  TopicConfig default_topic_config;
+  bool auto_create_topics = true;  // Metadata creates unknown topics (Kafka's default)
+  std::string advertised_host = "127.0.0.1";
+  int32_t advertised_port = 9092;
+  int32_t node_id = 0;
+  size_t max_request_bytes = kDefaultMaxRequestBytes;
+  FetchWaiters waiters;
+  // Bumped on every topic create/delete so sessions drop cached readers
+  // and producers of topics that may have been replaced.
+  std::atomic<uint64_t> topics_generation{0};
+
+  // Closes every open Kafka connection (each on its io thread) and waits up
+  // to `timeout` for them to go: at shutdown, before the io threads stop,
+  // so no session outlives the Log its readers and producers belong to.
+  void CloseAll(std::chrono::milliseconds timeout);
+  size_t sessions();
+
+ private:
+  friend class KafkaSession;
+  std::mutex sessions_mu_;
+  std::map<uint64_t, std::pair<int, std::weak_ptr<net::Connection>>> sessions_;  // by id
+};
+
+// Kafka error for a storage Status (the one mapping table).
+ErrorCode ErrorFromStatus(const Status& st);
+
+class KafkaSession final : public net::Session {
+ public:
+  // `conn` owns the session; `ctx` outlives it.
+  KafkaSession(net::Connection& conn, KafkaContext* ctx);
+  ~KafkaSession() override;
+
+  Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) override;
+  void OnClose() override;
+
+ private:
+  struct FetchOp;
+  using Key = FetchWaiters::Key;
+
+  // false: close the connection.
+  bool Dispatch(const RequestHeader& h, const ApiRange& api, std::string_view body);
+  // Response slots, in request order.
+  uint64_t Reserve();
+  void Complete(uint64_t slot, std::string frame);
+  void Respond(uint64_t slot, const RequestHeader& h, bool header_v1,
+               const std::function<void(std::string*)>& body);
+  void Drain();
+  // Runs fn on this io thread later, unless the connection closed by then.
+  void PostHere(std::function<void()> fn);
+
+  bool HandleApiVersions(const RequestHeader& h);
+  bool HandleMetadata(const RequestHeader& h, std::string_view body);
+  bool HandleProduce(const RequestHeader& h, std::string_view body);
+  bool HandleFetch(const RequestHeader& h, std::string_view body);
+  bool HandleListOffsets(const RequestHeader& h, std::string_view body);
+  bool HandleFindCoordinator(const RequestHeader& h, std::string_view body);
+  bool HandleCreateTopics(const RequestHeader& h, std::string_view body);
+  bool HandleDeleteTopics(const RequestHeader& h, std::string_view body);
+
+  void RunFetch(const std::shared_ptr<FetchOp>& op);
+  void WakeFetch(const std::shared_ptr<FetchOp>& op);
+
+  // Cached per session; nullptr with *error set when the topic/partition
+  // does not exist.
+  Reader* ReaderFor(const std::string& topic, int32_t partition, Status* error);
+  Producer* ProducerFor(std::string_view topic, Status* error);
+  void CheckGeneration();
+
+  net::Connection& conn_;
+  KafkaContext* const ctx_;
+  std::deque<std::optional<std::string>> slots_;
+  uint64_t first_slot_ = 0;  // id of slots_.front()
+  bool closed_ = false;
+  bool closing_ = false;  // stop reading; close once the due answers are out
+  uint64_t generation_ = 0;
+  std::map<Key, std::unique_ptr<Reader>> readers_;
+  std::map<std::string, std::unique_ptr<Producer>, std::less<>> producers_;
+  std::map<uint64_t, std::shared_ptr<FetchOp>> parked_;  // long-polling fetches by waiter id
+};
+
+}  // namespace runnel::kafka

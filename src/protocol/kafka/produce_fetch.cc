@@ -1,0 +1,282 @@
+// Produce and Fetch: the two APIs answered later than they arrive.
+//
+// Produce: each partition's batch goes to Producer::AppendRawAsync, which
+// validates it and stores it as received with only the base offset set;
+// the answer is built when the last partition's append is durable under the
+// topic's fsync policy (acks=1 and acks=-1 alike: runnel has no replicas,
+// so "all in-sync replicas" is this log's durability point).
+//
+// Fetch: reads whole stored batches (Reader::ReadRawInto, a pread of the
+// page cache on this io thread — bounded by max_bytes; phase 1) and answers
+// when min_bytes are there; otherwise parks on FetchWaiters and a timer for
+// max_wait_ms and reads again when an append to any of its partitions
+// lands or the wait ends.
+#include "protocol/kafka/kafka_session.h"
+#include "protocol/kafka/names.h"
+#include "protocol/kafka/wire.h"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <mutex>
+
+namespace runnel::kafka {
+namespace {
+
+constexpr size_t kAttributesAt = 21;
+constexpr size_t kBatchLengthAt = 8;
+
+struct ProduceState {
+  std::mutex mu;
+  ProduceResponse response;
+  int pending = 1;  // one for the request itself, released after every append started
+};
+
+}  // namespace
+
+bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) {
+  ProduceRequest req;
+  if (!DecodeProduce(body, h.api_version, &req)) return false;
+  const bool answer = req.acks != 0;  // acks=0: no response, ever
+  auto state = std::make_shared<ProduceState>();
+  const uint64_t slot = answer ? Reserve() : 0;
+  const RequestHeader header = h;
+  // Finishing on this io thread once every partition has its result.
+  auto finish = [this, state, slot, header, answer] {
+    if (!answer) return;
+    PostHere([this, state, slot, header] {
+      Respond(slot, header, false,
+              [&](std::string* out) { EncodeProduce(state->response, header.api_version, out); });
+    });
+  };
+  auto release = [state, finish] {
+    bool last;
+    {
+      std::lock_guard lock(state->mu);
+      last = --state->pending == 0;
+    }
+    if (last) finish();
+  };
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const auto& t = req.topics[ti];
+    ProduceResponse::Topic& rt = state->response.topics.emplace_back();
+    rt.name = std::string(t.name);
+    for (const auto& p : t.partitions) rt.partitions.push_back({p.index});
+  }
+  for (size_t ti = 0; ti < req.topics.size(); ++ti) {
+    const auto& t = req.topics[ti];
+    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      const auto& p = t.partitions[pi];
+      auto set_error = [&](ErrorCode e) {
+        std::lock_guard lock(state->mu);
+        state->response.topics[ti].partitions[pi].error = e;
+      };
+      if (req.acks != 0 && req.acks != 1 && req.acks != -1) {
+        set_error(ErrorCode::kInvalidRequiredAcks);
+        continue;
+      }
+      if (req.transactional_id) {  // transactions are not served
+        set_error(ErrorCode::kTransactionalIdAuthorizationFailed);
+        continue;
+      }
+      if (!IsKafkaTopicName(t.name)) {
+        set_error(ErrorCode::kInvalidTopic);
+        continue;
+      }
+      std::string_view records = p.records.value_or("");
+      // Produce v3+: exactly one magic-2 batch per partition.
+      if (records.size() < 17) {
+        set_error(records.empty() ? ErrorCode::kInvalidRecord : ErrorCode::kCorruptMessage);
+        continue;
+      }
+      Decoder d(records.substr(kBatchLengthAt, 4));
+      const int64_t total = int64_t{d.Int32()} + 12;
+      if (records[16] != 2) {
+        set_error(ErrorCode::kInvalidRecord);
+        continue;
+      }
+      if (total > 12 && static_cast<size_t>(total) < records.size()) {
+        set_error(ErrorCode::kInvalidRecord);  // more than one batch
+        continue;
+      }
+      if (records.size() > kAttributesAt + 1 && h.api_version < 7 &&
+          (records[kAttributesAt + 1] & 0x7) == 4) {
+        set_error(ErrorCode::kUnsupportedCompressionType);  // zstd needs Produce v7
+        continue;
+      }
+      Status st;
+      Producer* producer = ProducerFor(t.name, &st);
+      if (!producer) {
+        set_error(ErrorFromStatus(st));
+        continue;
+      }
+      {
+        std::lock_guard lock(state->mu);
+        state->pending++;
+      }
+      producer->AppendRawAsync(p.index, std::string(records),
+                               [state, ti, pi, release](Result<int64_t> base) {
+                                 {
+                                   std::lock_guard lock(state->mu);
+                                   auto& rp = state->response.topics[ti].partitions[pi];
+                                   if (base.ok()) {
+                                     rp.base_offset = *base;
+                                   } else {
+                                     rp.error = ErrorFromStatus(base.status());
+                                   }
+                                 }
+                                 release();
+                               });
+    }
+  }
+  release();
+  return true;
+}
+
+struct KafkaSession::FetchOp {
+  explicit FetchOp(boost::asio::io_context& io) : timer(io) {}
+  RequestHeader header;  // client_id not kept
+  FetchRequest request;  // names point into `names`
+  std::vector<std::string> names;
+  std::vector<Key> keys;
+  std::chrono::steady_clock::time_point deadline;
+  uint64_t slot = 0;
+  uint64_t waiter_id = 0;
+  bool armed = false;  // parked: a wake-up or the timer may run it once
+  boost::asio::steady_timer timer;
+};
+
+bool KafkaSession::HandleFetch(const RequestHeader& h, std::string_view body) {
+  auto op = std::make_shared<FetchOp>(ctx_->pool->context(conn_.thread_index()));
+  if (!DecodeFetch(body, h.api_version, &op->request)) return false;
+  op->header = h;
+  op->header.client_id.reset();
+  // The request's names are views into the input buffer: own them.
+  for (auto& t : op->request.topics) op->names.emplace_back(t.name);
+  for (size_t i = 0; i < op->request.topics.size(); ++i) {
+    op->request.topics[i].name = op->names[i];
+    for (const auto& p : op->request.topics[i].partitions)
+      op->keys.emplace_back(op->names[i], p.index);
+  }
+  op->deadline = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(std::max(op->request.max_wait_ms, 0));
+  op->slot = Reserve();
+  op->waiter_id = ctx_->waiters.NextId();
+  RunFetch(op);
+  return true;
+}
+
+void KafkaSession::RunFetch(const std::shared_ptr<FetchOp>& op) {
+  std::vector<uint64_t> seen;
+  seen.reserve(op->keys.size());
+  for (const Key& k : op->keys) seen.push_back(ctx_->waiters.Version(k));
+
+  const FetchRequest& req = op->request;
+  FetchResponse r;
+  size_t total = 0;
+  bool error = false;
+  const size_t max_bytes = static_cast<size_t>(std::max(req.max_bytes, 0));
+  for (const auto& t : req.topics) {
+    auto& rt = r.topics.emplace_back();
+    rt.name = std::string(t.name);
+    for (const auto& p : t.partitions) {
+      auto& rp = rt.partitions.emplace_back();
+      rp.index = p.index;
+      Status st;
+      Reader* reader = IsKafkaTopicName(t.name) ? ReaderFor(rt.name, p.index, &st) : nullptr;
+      if (!reader) {
+        rp.error = ErrorCode::kUnknownTopicOrPartition;
+        error = true;
+        continue;
+      }
+      auto offsets = reader->Offsets();
+      if (!offsets.ok()) {
+        rp.error = ErrorFromStatus(offsets.status());
+        error = true;
+        continue;
+      }
+      rp.high_watermark = offsets->end_offset;
+      rp.log_start_offset = offsets->start_offset;
+      if (p.fetch_offset < offsets->start_offset || p.fetch_offset > offsets->end_offset) {
+        rp.error = ErrorCode::kOffsetOutOfRange;
+        error = true;
+        continue;
+      }
+      if (p.fetch_offset == offsets->end_offset) continue;  // caught up: empty, no error
+      if (reader->position() != p.fetch_offset) {
+        st = reader->Seek(StartPosition::Offset(p.fetch_offset));
+      }
+      const size_t room = std::min(static_cast<size_t>(std::max(p.partition_max_bytes, 0)),
+                                   max_bytes > total ? max_bytes - total : 0);
+      // The first batch of the response goes whole, however large, so a
+      // consumer always progresses (KIP-74).
+      if (st.ok()) st = reader->ReadRawInto(&rp.records, room, /*at_least_one=*/total == 0);
+      if (!st.ok()) {
+        rp.records.clear();
+        rp.error = ErrorFromStatus(st);
+        if (st.Is(StatusCode::kCorruption)) rp.error = ErrorCode::kKafkaStorageError;
+        error = true;
+        // The reader moved past the damage; a retry reads on from there.
+        continue;
+      }
+      total += rp.records.size();
+    }
+  }
+  const bool due = error || total >= static_cast<size_t>(std::max(req.min_bytes, 0)) ||
+                   std::chrono::steady_clock::now() >= op->deadline;
+  if (due || closed_) {
+    Respond(op->slot, op->header, false,
+            [&](std::string* out) { EncodeFetch(r, op->header.api_version, out); });
+    return;
+  }
+  // Park: woken by an append to any of the partitions, or by the timer.
+  std::weak_ptr<FetchOp> weak = op;
+  // Runs on a writer thread: it may touch this session only through a
+  // connection it could lock (OnClose also cancels it).
+  std::weak_ptr<net::Connection> weak_conn = conn_.shared_from_this();
+  auto wake = [this, weak, weak_conn] {
+    if (auto conn = weak_conn.lock()) {
+      PostHere([this, weak] {
+        if (auto o = weak.lock()) WakeFetch(o);
+      });
+    }
+  };
+  if (!ctx_->waiters.Register(op->waiter_id, op->keys, seen, wake)) {
+    PostHere([this, op] { RunFetch(op); });  // raced with an append: read again
+    return;
+  }
+  op->armed = true;
+  parked_[op->waiter_id] = op;
+  op->timer.expires_at(op->deadline);
+  op->timer.async_wait([this, weak, conn = conn_.shared_from_this()](boost::system::error_code ec) {
+    if (ec || closed_) return;
+    if (auto o = weak.lock()) WakeFetch(o);
+  });
+}
+
+// Here, where FetchOp is complete.
+void KafkaSession::OnClose() {
+  closed_ = true;
+  for (auto& [id, op] : parked_) {
+    ctx_->waiters.Cancel(id, op->keys);
+    op->armed = false;
+    op->timer.cancel();
+  }
+  parked_.clear();
+  readers_.clear();
+  producers_.clear();
+  std::lock_guard lock(ctx_->sessions_mu_);
+  ctx_->sessions_.erase(conn_.id());  // gone for CloseAll: it holds no storage object now
+}
+
+void KafkaSession::WakeFetch(const std::shared_ptr<FetchOp>& op) {
+  if (!op->armed || closed_) return;
+  op->armed = false;
+  op->timer.cancel();
+  ctx_->waiters.Cancel(op->waiter_id, op->keys);
+  auto keep = op;  // parked_ held the last reference
+  parked_.erase(op->waiter_id);
+  RunFetch(keep);
+}
+
+}  // namespace runnel::kafka
