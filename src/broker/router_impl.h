@@ -14,6 +14,7 @@
 #include "broker/router.h"
 #include "broker/shared_group.h"
 #include "broker/topic_trie.h"
+#include "util/string_hash.h"
 
 #include <atomic>
 #include <cstddef>
@@ -29,12 +30,7 @@
 
 namespace runnel::broker::router_internal {
 
-// Transparent hash so maps keyed by std::string are probed by string_view
-// without building a string.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+using runnel::StringHash;  // util/string_hash.h: probe std::string keys with views
 
 // channel -> its subscribers; an entry exists only while it has one.
 using ChannelMap = std::unordered_map<std::string, SubscriberSet, StringHash, std::equal_to<>>;

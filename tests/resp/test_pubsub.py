@@ -232,6 +232,49 @@ def test_unsubscribed_channel_is_no_longer_delivered(server, resp):
     assert sub.read_raw() == message(resp, "x2", "here")
 
 
+def test_no_message_after_the_unsubscribe_reply_while_a_publisher_floods(start_server, resp):
+    """Messages already on their way from another io thread when the client
+    unsubscribes must not reach it after the unsubscribe confirmation, as in
+    Redis (where delivery and unsubscribe are one thread)."""
+    server = start_server(threads=2)
+    for round_ in range(5):
+        sub = server.client(resp)
+        pub = server.client()  # the next connection: the other io thread
+        sub.send("SUBSCRIBE", "flood", "keep")
+        frames(sub, 2)
+        stop = threading.Event()
+
+        def flood():
+            batch = b"".join(encode("PUBLISH", "flood", str(i)) for i in range(200))
+            deadline = time.monotonic() + 10
+            while not stop.is_set() and time.monotonic() < deadline:
+                pub.send_raw(batch)
+                pub.read_many(200, timeout=30)
+
+        t = threading.Thread(target=flood)
+        t.start()
+        try:
+            time.sleep(0.05)
+            sub.send("UNSUBSCRIBE", "flood")
+            # Messages before the confirmation are fine; none after it.
+            while True:
+                f = parse(sub.read_raw(timeout=30))
+                if f[0] == b"unsubscribe":
+                    assert f[1] == b"flood" and f[2] == 1
+                    break
+                assert f[0] == b"message" and f[1] == b"flood", f
+            time.sleep(0.2)
+            sub.send("PING")
+            got = parse(sub.read_raw(timeout=30))
+            assert got in (b"PONG", [b"pong", b""]), \
+                f"round {round_}: a frame arrived after the unsubscribe reply: {got!r}"
+        finally:
+            stop.set()
+            t.join(30)
+        sub.close()
+        pub.close()
+
+
 def test_disconnected_subscriber_is_removed(server, resp):
     sub = server.client(resp)
     sub.send("SUBSCRIBE", "bye")

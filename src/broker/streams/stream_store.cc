@@ -538,7 +538,7 @@ void StreamStore::Add(std::string_view key, bool nomkstream, const AddIdSpec& sp
 bool StreamStore::IsDurable(std::string_view topic) {
   if (durable_count_.load(std::memory_order_relaxed) == 0) return false;
   std::shared_lock lock(durable_mu_);
-  return durable_.find(std::string(topic)) != durable_.end();
+  return durable_.find(topic) != durable_.end();
 }
 
 bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload, Done done) {

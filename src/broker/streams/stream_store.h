@@ -32,6 +32,7 @@
 
 #include "broker/streams/stream_entry.h"
 #include "broker/streams/stream_id.h"
+#include "util/string_hash.h"
 
 #include "runnel/log.h"
 
@@ -185,7 +186,7 @@ class StreamStore {
 
   // Durable topic names known to this process (PUBLISH's question).
   std::shared_mutex durable_mu_;
-  std::unordered_set<std::string> durable_;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> durable_;
   std::atomic<size_t> durable_count_{0};
 
   std::atomic<uint64_t> next_token_{1};

@@ -1,8 +1,8 @@
 // Pub/sub commands (reference/resp.md §3). The session keeps the names it is
 // subscribed to (for counts, replies and unsubscribe-all); the router keeps
 // who receives what.
-#include "protocol/resp/command_table.h"
 #include "broker/streams/stream_store.h"
+#include "protocol/resp/command_table.h"
 #include "protocol/resp/resp_session.h"
 #include "protocol/resp/resp_util.h"
 
@@ -50,6 +50,7 @@ void RespSession::SubscribeEach(Command argv, NameSet* held, RouterCall add,
 // and no names, one [kind, null, count] push.
 void RespSession::UnsubscribeEach(Command argv, NameSet* held, RouterCall remove,
                                   std::string_view kind) {
+  if (!held->empty()) unsubscribed_any_ = true;
   std::vector<std::string> names;
   if (argv.size() > 1) {
     for (size_t i = 1; i < argv.size(); ++i) names.emplace_back(argv[i]);

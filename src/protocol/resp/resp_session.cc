@@ -197,15 +197,15 @@ void RespSession::RunDeferred(bool from_input) {
 void RespSession::Completion::operator()(std::string bytes) const {
   post(thread, [alive = alive, seq = seq, suppressed = suppressed, append = append,
                 bytes = std::move(bytes)]() mutable {
-    if (RespSession* s = *alive) s->FillReply(seq, suppressed ? std::string() : std::move(bytes),
-                                              append);
+    if (RespSession* s = *alive)
+      s->FillReply(seq, suppressed ? std::string() : std::move(bytes), append);
   });
 }
 
 RespSession::Completion RespSession::Later(bool append) {
   if (append) ++inflight_appends_;
-  return Completion{broker_.post(), thread_, alive_, replies_.Reserve(),
-                    reply_mode_ != ReplyMode::kOn, append};
+  return Completion{
+      broker_.post(), thread_, alive_, replies_.Reserve(), reply_mode_ != ReplyMode::kOn, append};
 }
 
 void RespSession::FillReply(uint64_t seq, std::string bytes, bool append) {
@@ -307,6 +307,11 @@ void RespSession::ReplyError(std::string_view text) {
 
 void RespSession::Deliver(const broker::Delivery& d) {
   const broker::Message& m = *d.message;
+  // A message published before this client unsubscribed can still be on its
+  // way from another io thread. Redis never sends a message for a channel
+  // after confirming the unsubscribe, so once the client has unsubscribed
+  // anything, check each delivery against what it still holds.
+  if (unsubscribed_any_ && !StillSubscribed(d)) return;
   const size_t before = conn_.out().size();
   conn_.out().AppendWith([&](std::string& s) {
     RespWriter w(&s, protocol_);
@@ -392,7 +397,21 @@ void RespSession::UpdateEntryCounts() {
                                     std::memory_order_relaxed);
 }
 
+bool RespSession::StillSubscribed(const broker::Delivery& d) const {
+  switch (d.kind) {
+    case broker::MatchKind::kChannel:
+      return channels_.find(d.message->channel) != channels_.end();
+    case broker::MatchKind::kPattern:
+      return patterns_.find(*d.subscription) != patterns_.end();
+    case broker::MatchKind::kShard:
+      return shard_channels_.find(d.message->channel) != shard_channels_.end();
+    default:
+      return true;
+  }
+}
+
 void RespSession::UnsubscribeAll() {
+  if (subscribed()) unsubscribed_any_ = true;
   broker::Router& router = broker_.router();
   for (const std::string& c : channels_) router.Unsubscribe(self(), c);
   for (const std::string& p : patterns_) router.PUnsubscribe(self(), p);

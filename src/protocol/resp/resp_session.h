@@ -42,6 +42,7 @@
 #include "protocol/resp/reply_queue.h"
 #include "protocol/resp/resp_parser.h"
 #include "protocol/resp/resp_writer.h"
+#include "util/string_hash.h"
 
 #include <chrono>
 #include <cstdint>
@@ -175,7 +176,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
     uint64_t seq = 0;
     bool suppressed = false;
     std::vector<std::pair<std::string, uint64_t>> keys;  // key, watch token
-    std::vector<std::pair<uint64_t, uint64_t>> after;     // ms, seq per key
+    std::vector<std::pair<uint64_t, uint64_t>> after;    // ms, seq per key
     size_t count = 0;
     uint64_t timer = 0;
   };
@@ -200,13 +201,15 @@ class RespSession final : public net::Session, public broker::LocalClient {
   int64_t SubscriptionCount() const {
     return static_cast<int64_t>(channels_.size() + patterns_.size());
   }
-  using NameSet = std::unordered_set<std::string>;
+  using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
   using RouterCall = bool (broker::Router::*)(broker::Subscriber, std::string_view);
   void SubscribeEach(Command argv, NameSet* held, RouterCall add, std::string_view kind);
   void UnsubscribeEach(Command argv, NameSet* held, RouterCall remove, std::string_view kind);
   int64_t CountFor(const NameSet* held) const;
   void UpdateEntryCounts();
   void UnsubscribeAll();
+  // Whether the subscription `d` matched is still held (see Deliver).
+  bool StillSubscribed(const broker::Delivery& d) const;
   bool CheckPassword(std::string_view user, std::string_view pass) const;
   // Closes the client if it is over its output limits (pub/sub class only).
   void CheckOutputLimits(std::chrono::steady_clock::time_point now);
@@ -238,6 +241,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
   NameSet channels_;
   NameSet patterns_;
   NameSet shard_channels_;
+  bool unsubscribed_any_ = false;  // deliveries are then checked against the sets
 
   ReplyQueue replies_;
   std::shared_ptr<RespSession*> alive_;  // cleared in OnClose; completions check it
