@@ -1,0 +1,78 @@
+"""The Kafka listener inside `runnel serve`: TOML settings, --kafka off, and
+a long-polling Fetch woken by an append made over another protocol (RESP)."""
+
+import socket
+import struct
+import time
+
+from kafka_raw import Raw, metadata_v1_body, record_batch, produce_body, request, string
+
+
+def fetch_v4_body(topic, offset, max_wait_ms, min_bytes=1):
+    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, 1 << 20, 0) + struct.pack(">i", 1) +
+            string(topic) + struct.pack(">i", 1) + struct.pack(">iqi", 0, offset, 1 << 20))
+
+
+def metadata_broker(r):
+    r.send(request(3, 1, 1, metadata_v1_body([])))
+    _, body = r.response()
+    node, hlen = struct.unpack(">ih", body[4:10])
+    host = body[10:10 + hlen].decode()
+    port = struct.unpack(">i", body[10 + hlen:14 + hlen])[0]
+    return node, host, port
+
+
+def test_toml_sets_the_advertised_address(start_kafka):
+    s = start_kafka(config='[kafka]\nadvertised_host = "kafka.example"\nadvertised_port = 1234\n')
+    r = Raw(s.port)
+    assert metadata_broker(r) == (0, "kafka.example", 1234)
+
+
+def test_auto_create_off_answers_unknown_topic(start_kafka):
+    s = start_kafka(config="[kafka]\nauto_create_topics = false\n")
+    r = Raw(s.port)
+    r.send(request(3, 1, 2, metadata_v1_body(["nope"])))
+    _, body = r.response()
+    assert b"nope" in body
+    hlen = struct.unpack(">h", body[8:10])[0]
+    topics_at = 4 + 4 + 2 + hlen + 4 + 2 + 4  # brokers[1]{node, host, port, rack=null}, controller
+    assert struct.unpack(">i", body[topics_at:topics_at + 4])[0] == 1
+    assert struct.unpack(">h", body[topics_at + 4:topics_at + 6])[0] == 3
+
+
+def test_kafka_off_opens_no_kafka_port(runnel, tmp_path):
+    proc = runnel.popen("serve", "--data", str(tmp_path / "d"), "--resp", "127.0.0.1:0",
+                        "--kafka", "off")
+    try:
+        deadline = time.monotonic() + 60
+        lines = b""
+        while b"ready:" not in lines and time.monotonic() < deadline:
+            line = proc.stderr.get_line(timeout=60)
+            assert line is not None
+            lines += line
+        assert b"listening: kafka" not in lines
+    finally:
+        proc.signal(15)
+        assert proc.wait(30).returncode == 0
+
+
+def test_fetch_long_poll_is_woken_by_a_resp_append(kafka):
+    import redis
+    resp_port = None
+    for line in kafka.stderr_text().splitlines():
+        if "listening: resp on" in line:
+            resp_port = int(line.rsplit(":", 1)[1])
+    r = Raw(kafka.port, timeout=20)
+    r.send(request(3, 1, 1, metadata_v1_body(["mixed"])))  # creates it
+    assert r.response()[0] == 1
+    r.send(request(0, 7, 2, produce_body("mixed", record_batch([b"from kafka"]))))
+    assert r.response()[0] == 2
+    started = time.monotonic()
+    r.send(request(1, 4, 3, fetch_v4_body("mixed", 1, max_wait_ms=15000)))
+    time.sleep(0.3)
+    redis.Redis(port=resp_port).xadd("mixed", {"from": "resp"})  # appends over RESP
+    corr, body = r.response()
+    elapsed = time.monotonic() - started
+    assert corr == 3
+    assert struct.pack(">q", 2) in body  # high-water mark 2: the RESP record is there
+    assert elapsed < 5, f"long poll not woken by the RESP append ({elapsed:.1f}s)"
