@@ -125,3 +125,18 @@ def test_pipelined_requests_are_answered_in_order(kafka):
         data += request(18, 0, 101 + 2 * i, b"")
     r.send(data)
     assert [r.response()[0] for _ in range(40)] == list(range(100, 140))
+
+
+def test_disconnect_with_a_produce_in_flight_or_a_fetch_parked(kafka):
+    r = Raw(kafka.port)
+    r.send(request(3, 1, 1, metadata_v1_body(["gone"])))
+    r.response()
+    for i in range(20):
+        r.send(request(0, 7, 10 + i, produce_body("gone", record_batch([b"v%d" % i]))))
+    r.close()  # before the answers: their completions find the connection closed
+    r = Raw(kafka.port)
+    fetch = (struct.pack(">iiiib", -1, 10000, 1 << 20, 1 << 20, 0) + struct.pack(">i", 1) +
+             b"\x00\x04gone" + struct.pack(">i", 1) + struct.pack(">iqi", 0, 0, 1 << 20))
+    r.send(request(1, 4, 2, fetch))  # parks: min_bytes not reached
+    r.close()
+    still_serves(kafka)

@@ -65,6 +65,7 @@ KafkaSession::KafkaSession(net::Connection& conn, KafkaContext* ctx) : conn_(con
 }
 
 KafkaSession::~KafkaSession() {
+  if (closed_) return;  // OnClose already left the registry (the context may be gone since)
   std::lock_guard lock(ctx_->sessions_mu_);
   ctx_->sessions_.erase(conn_.id());
 }

@@ -15,6 +15,7 @@
 #include "protocol/kafka/names.h"
 #include "protocol/kafka/wire.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -27,6 +28,9 @@ constexpr size_t kAttributesAt = 21;
 constexpr size_t kBatchLengthAt = 8;
 
 struct ProduceState {
+  // Keeps the connection (and so the session) alive until the last append
+  // callback, which runs on a writer thread, has posted the answer.
+  std::shared_ptr<net::Connection> conn;
   std::mutex mu;
   ProduceResponse response;
   int pending = 1;  // one for the request itself, released after every append started
@@ -39,15 +43,21 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
   if (!DecodeProduce(body, h.api_version, &req)) return false;
   const bool answer = req.acks != 0;  // acks=0: no response, ever
   auto state = std::make_shared<ProduceState>();
+  state->conn = conn_.shared_from_this();
   const uint64_t slot = answer ? Reserve() : 0;
   const RequestHeader header = h;
   // Finishing on this io thread once every partition has its result.
   auto finish = [this, state, slot, header, answer] {
-    if (!answer) return;
-    PostHere([this, state, slot, header] {
-      Respond(slot, header, false,
-              [&](std::string* out) { EncodeProduce(state->response, header.api_version, out); });
-    });
+    // Runs on a writer thread; the session is alive while state->conn is.
+    // The connection is let go on its io thread, never on a writer thread.
+    boost::asio::post(ctx_->pool->context(conn_.thread_index()),
+                      [this, state, slot, header, answer] {
+                        std::shared_ptr<net::Connection> conn = std::move(state->conn);
+                        if (closed_ || !answer) return;
+                        Respond(slot, header, false, [&](std::string* out) {
+                          EncodeProduce(state->response, header.api_version, out);
+                        });
+                      });
   };
   auto release = [state, finish] {
     bool last;
