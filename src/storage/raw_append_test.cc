@@ -1,15 +1,19 @@
 // Producer::AppendRawAsync and Reader::ReadRawInto: Kafka batches stored as
 // they arrived (only the base offset rewritten) and read back untouched;
 // the append listener that wakes long-polling readers.
+#include "storage/batch_format.h"
+#include "storage/data_dir.h"
+#include "storage/test_util.h"
+#include "util/crc32c.h"
+
+#include "runnel/log.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <future>
-
-#include "runnel/log.h"
-#include "storage/batch_format.h"
-#include "storage/test_util.h"
-#include "util/crc32c.h"
 
 namespace runnel {
 namespace {
@@ -19,8 +23,15 @@ using testing::ReadAll;
 using testing::TempDir;
 using testing::ValueView;
 
-// A producer's batch: base offset 0, as a Kafka client sends it.
-std::string ClientBatch(std::vector<std::string> values, int64_t ts = 1000) {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A producer's batch: base offset 0, as a Kafka client sends it. (A
+// timestamp older than segment_ms would roll a segment per commit.)
+std::string ClientBatch(std::vector<std::string> values, int64_t ts = NowMs()) {
   std::vector<RecordView> views;
   for (auto& v : values) {
     RecordView r = ValueView(v);
@@ -149,6 +160,67 @@ TEST(RawAppendTest, AppendListenerHearsEveryKindOfAppend) {
   log->SetAppendListener(nullptr);
   ASSERT_TRUE((*producer)->Append(0, ValueView("c")).ok());
   EXPECT_EQ(heard.load(), 2);
+}
+
+TEST(RawAppendTest, ReadRawCrossesSegmentRolls) {
+  TempDir tmp;
+  auto log = Open(tmp.path());
+  TopicConfig c;
+  c.segment_bytes = 4096;
+  c.fsync.policy = FsyncPolicy::kNever;
+  ASSERT_TRUE(log->CreateTopic("k", c).ok());
+  auto producer = log->NewProducer("k");
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(AppendRaw(producer->get(), 0, ClientBatch({std::string(200, 'a' + i % 26)})).ok());
+  }
+  auto reader = log->NewReader("k", 0, StartPosition::Earliest());
+  std::string out;
+  int64_t expect = 0;
+  for (;;) {
+    out.clear();
+    ASSERT_TRUE((*reader)->ReadRawInto(&out, 1000).ok());
+    if (out.empty()) break;
+    for (size_t at = 0; at < out.size();) {
+      BatchHeader h;
+      ASSERT_TRUE(storage::ParseBatchHeader(std::string_view(out).substr(at), &h).ok());
+      EXPECT_EQ(h.base_offset, expect++);
+      at += h.total_size();
+    }
+  }
+  EXPECT_EQ(expect, 60);
+}
+
+TEST(RawAppendTest, DamageIsReportedOnceAndReadingContinuesAfterIt) {
+  TempDir tmp;
+  std::string batch = ClientBatch({std::string(100, 'x')});
+  {
+    auto log = Open(tmp.path());
+    auto producer = log->NewProducer("k");
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(AppendRaw(producer->get(), 0, batch).ok());
+  }
+  // Flip a byte inside the second batch's records: its CRC no longer matches.
+  const std::string path =
+      storage::SegmentPath(storage::PartitionDir(storage::TopicDir(tmp.path(), "k"), 0), 0,
+                           storage::SegmentFileKind::kLog);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.good()) << path;
+    f.seekp(static_cast<std::streamoff>(batch.size() + 80));
+    f.put('!');
+  }
+  auto log = Open(tmp.path());
+  auto reader = log->NewReader("k", 0, StartPosition::Earliest());
+  std::string out;
+  ASSERT_TRUE((*reader)->ReadRawInto(&out, 1 << 20).ok());
+  EXPECT_EQ(out.size(), batch.size());  // the good batch before the damage
+  out.clear();
+  Status st = (*reader)->ReadRawInto(&out, 1 << 20);
+  EXPECT_TRUE(st.Is(StatusCode::kCorruption)) << st.ToString();
+  EXPECT_TRUE(out.empty());
+  ASSERT_TRUE((*reader)->ReadRawInto(&out, 1 << 20).ok());
+  BatchHeader h;
+  ASSERT_TRUE(storage::ParseBatchHeader(out, &h).ok());
+  EXPECT_EQ(h.base_offset, 2);
 }
 
 }  // namespace
