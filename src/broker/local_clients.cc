@@ -5,18 +5,26 @@
 namespace runnel::broker {
 
 void LocalClients::Add(uint64_t id, LocalClient* client) {
+  CacheSlot& slot = cache_[id % kCacheSlots];
+  if (slot.id == id) slot = {};
   clients_[id] = client;
   count_.store(clients_.size(), std::memory_order_relaxed);
 }
 
 void LocalClients::Remove(uint64_t id) {
+  CacheSlot& slot = cache_[id % kCacheSlots];
+  if (slot.id == id) slot = {};
   clients_.erase(id);
   count_.store(clients_.size(), std::memory_order_relaxed);
 }
 
 LocalClient* LocalClients::Find(uint64_t id) const {
+  CacheSlot& slot = cache_[id % kCacheSlots];
+  if (slot.id == id && slot.client != nullptr) return slot.client;
   auto it = clients_.find(id);
-  return it == clients_.end() ? nullptr : it->second;
+  if (it == clients_.end()) return nullptr;
+  slot = {id, it->second};
+  return it->second;
 }
 
 void LocalClients::Deliver(std::span<const Delivery> deliveries) {

@@ -56,6 +56,15 @@ class LocalClients final : public DeliverySink {
   size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:
+  // A direct-mapped cache in front of the map: a fan-out batch looks up the
+  // same few subscribers again and again.
+  struct CacheSlot {
+    uint64_t id = 0;
+    LocalClient* client = nullptr;
+  };
+  static constexpr size_t kCacheSlots = 64;
+  mutable CacheSlot cache_[kCacheSlots];
+
   std::unordered_map<uint64_t, LocalClient*> clients_;
   std::atomic<size_t> count_{0};
   // Reused by Deliver and Cron: ids of the clients to call back.

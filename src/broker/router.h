@@ -72,13 +72,18 @@ enum class MatchKind : uint8_t {
   kShared,   // a `$share/<g>/<filter>` group: `subscription` is the whole string
 };
 
+// One message for one subscriber. The pointers are valid while the sink's
+// Deliver() call runs: the batch it belongs to holds one reference to each
+// message and subscription string its deliveries point at (so a fan-out to
+// N subscribers on a thread costs one reference count, not N, and no cache
+// line bounces between threads per subscriber). Copy what must outlive it.
 struct Delivery {
   uint64_t subscriber = 0;
   MatchKind kind = MatchKind::kChannel;
   // The pattern / filter / shared-group string that matched; null for
   // kChannel and kShard (the channel is message->channel).
-  std::shared_ptr<const std::string> subscription;
-  MessagePtr message;
+  const std::string* subscription = nullptr;
+  const Message* message = nullptr;
 };
 
 // Receives deliveries on one io thread (the server keeps one per thread,

@@ -60,29 +60,62 @@ struct FilterEntry {
   bool empty() const { return subscribers.empty() && groups.empty(); }
 };
 
-// Cleared delivery vectors coming back from destination threads, so a
-// source thread's next flush reuses their capacity instead of allocating.
-// Shared (shared_ptr) between an outbox and the batches it posted: a batch
-// may finish after the Router is gone.
+// What one source thread hands one destination thread: the deliveries and
+// one reference to every message and subscription string they point at.
+// QueueAll adds a message's deliveries one after another, so comparing with
+// the last one kept is enough to keep each once.
+struct DeliveryBatch {
+  std::vector<Delivery> deliveries;
+  std::vector<MessagePtr> messages;
+  std::vector<std::shared_ptr<const std::string>> strings;
+  const Message* last_message = nullptr;
+  const std::string* last_string = nullptr;
+
+  void Add(uint64_t id, MatchKind kind, const std::shared_ptr<const std::string>& subscription,
+           const MessagePtr& msg) {
+    if (msg.get() != last_message) {
+      messages.push_back(msg);
+      last_message = msg.get();
+    }
+    if (subscription && subscription.get() != last_string) {
+      strings.push_back(subscription);
+      last_string = subscription.get();
+    }
+    deliveries.push_back(Delivery{id, kind, subscription.get(), msg.get()});
+  }
+  bool empty() const { return deliveries.empty(); }
+  void clear() {
+    deliveries.clear();
+    messages.clear();
+    strings.clear();
+    last_message = nullptr;
+    last_string = nullptr;
+  }
+};
+
+// Cleared batches coming back from destination threads, so a source
+// thread's next flush reuses their capacity instead of allocating. Shared
+// (shared_ptr) between an outbox and the batches it posted: a batch may
+// finish after the Router is gone.
 class Recycler {
  public:
   // Bounds, so a burst does not pin memory for ever.
   static constexpr size_t kMaxVectors = 8;
   static constexpr size_t kMaxCapacity = 4096;
 
-  void Put(std::vector<Delivery> v);
-  // An empty vector, with capacity if one was returned.
-  std::vector<Delivery> Take();
+  void Put(DeliveryBatch b);
+  // An empty batch, with capacity if one was returned.
+  DeliveryBatch Take();
 
  private:
   std::mutex mu_;
-  std::vector<std::vector<Delivery>> free_;  // guarded by mu_
+  std::vector<DeliveryBatch> free_;  // guarded by mu_
 };
 
 // What one source thread has queued, by destination thread.
 struct alignas(64) Outbox {
-  std::vector<std::vector<Delivery>> to;  // [destination thread]
-  std::vector<Delivery> self_spare;       // capacity for the next local batch
+  std::vector<DeliveryBatch> to;  // [destination thread]
+  DeliveryBatch self_spare;       // capacity for the next local batch
   std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
   // Written only by the owning thread; relaxed atomics so stats() may read.
   std::atomic<uint64_t> published{0};
@@ -91,7 +124,7 @@ struct alignas(64) Outbox {
 
   void Add(uint32_t thread, uint64_t id, MatchKind kind,
            const std::shared_ptr<const std::string>& subscription, const MessagePtr& msg) {
-    to[thread].push_back(Delivery{id, kind, subscription, msg});
+    to[thread].Add(id, kind, subscription, msg);
   }
 };
 

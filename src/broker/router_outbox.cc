@@ -11,19 +11,20 @@ namespace runnel::broker {
 
 namespace router_internal {
 
-void Recycler::Put(std::vector<Delivery> v) {
-  if (v.capacity() == 0 || v.capacity() > kMaxCapacity) return;  // freed here, on its way out
-  v.clear();
+void Recycler::Put(DeliveryBatch b) {
+  const size_t cap = b.deliveries.capacity();
+  if (cap == 0 || cap > kMaxCapacity) return;  // freed here, on its way out
+  b.clear();
   std::lock_guard lock(mu_);
-  if (free_.size() < kMaxVectors) free_.push_back(std::move(v));
+  if (free_.size() < kMaxVectors) free_.push_back(std::move(b));
 }
 
-std::vector<Delivery> Recycler::Take() {
+DeliveryBatch Recycler::Take() {
   std::lock_guard lock(mu_);
   if (free_.empty()) return {};
-  std::vector<Delivery> v = std::move(free_.back());
+  DeliveryBatch b = std::move(free_.back());
   free_.pop_back();
-  return v;
+  return b;
 }
 
 }  // namespace router_internal
@@ -32,18 +33,18 @@ void Router::FlushOutbox(uint32_t from) {
   RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
   router_internal::Outbox& out = impl_->outboxes[from];
   for (uint32_t d = 0; d < impl_->threads; ++d) {
-    std::vector<Delivery>& queued = out.to[d];
+    router_internal::DeliveryBatch& queued = out.to[d];
     if (queued.empty() || d == from) continue;
     DeliverySink* sink = impl_->sinks[d];
     RUNNEL_CHECK(sink != nullptr, "no sink for io thread %u", d);
     // The batch travels with the post; a recycled vector takes its place so
     // the next publishes append without growing from nothing.
-    std::vector<Delivery> batch = out.recycler->Take();
-    batch.swap(queued);
+    router_internal::DeliveryBatch batch = out.recycler->Take();
+    std::swap(batch, queued);
     // The destination, once done, clears the batch and gives it back (on the
     // destination thread, so the messages' last references drop there).
     impl_->post(d, [sink, batch = std::move(batch), recycler = out.recycler]() mutable {
-      sink->Deliver(batch);
+      sink->Deliver(batch.deliveries);
       recycler->Put(std::move(batch));
     });
     router_internal::Bump(out.cross_thread_posts, 1);
@@ -51,13 +52,13 @@ void Router::FlushOutbox(uint32_t from) {
   // Own thread last and directly: no hand-off. The batch is swapped out
   // first, so a sink that publishes from Deliver() appends to a fresh vector
   // instead of the one being iterated (it flushes on its next wake-up).
-  std::vector<Delivery>& own = out.to[from];
+  router_internal::DeliveryBatch& own = out.to[from];
   if (!own.empty()) {
     DeliverySink* sink = impl_->sinks[from];
     RUNNEL_CHECK(sink != nullptr, "no sink for io thread %u", from);
-    std::vector<Delivery> batch = std::move(out.self_spare);
-    batch.swap(own);
-    sink->Deliver(batch);
+    router_internal::DeliveryBatch batch = std::move(out.self_spare);
+    std::swap(batch, own);
+    sink->Deliver(batch.deliveries);
     batch.clear();
     out.self_spare = std::move(batch);
   }
