@@ -126,6 +126,15 @@ Result<std::unique_ptr<StreamStore>> StreamStore::Open(Log* log) {
     Status st = log->CreateTopic(kMetaTopic, config);
     if (!st.ok() && !st.Is(StatusCode::kAlreadyExists)) return st;
   }
+  // One steward pass first: every partition's writer loads, recomputing its
+  // end from the log and publishing it (docs/format/hwm.md). Until a writer
+  // has loaded, readers stop at the old hwm, and records the log holds past
+  // it — fsynced by a process killed before it published them, or after a
+  // power failure an hwm older than the log — would be missed by the meta
+  // replay and by each stream's load scan (hidden as another writer's in
+  // this run, entries again in the next, possibly out of ID order).
+  Status tended = log->RunSteward();
+  if (!tended.ok()) return tended;
   auto meta = log->NewProducer(kMetaTopic, /*auto_create=*/false);
   if (!meta.ok()) return meta.status();
   store->meta_ = std::move(*meta);
