@@ -9,7 +9,10 @@ XDELs and trims; after each restart:
   what a restart showed stays decided on later restarts;
 - IDs are strictly increasing, XLEN matches XRANGE, XADD continues after
   last-generated-id (never below a replied ID, even deleted ones);
-- `runnel verify --dir` passes with the server stopped.
+- `runnel verify --dir` passes with the server stopped;
+- a consumer group on cs0 reads (XREADGROUP >) and acks (XACK) meanwhile:
+  XPENDING holds every ID delivered in a reply and not acked, nothing whose
+  XACK got a reply, and nothing that was never delivered.
 
 Seeded: the seed is in every failure message; RUNNEL_TEST_SEED replays it
 (timing still varies, so a replay explores the same choices, not the same
@@ -22,7 +25,7 @@ import threading
 import time
 
 from conftest import pick_seed
-from resp.resp_client import Error, Map
+from resp.resp_client import Error, Map, NULL, NULL_ARRAY
 
 ROUNDS = int(os.environ.get("RUNNEL_CRASH_ROUNDS", "20"))
 # Bounded so the file stays well under 2 minutes on the ASan build (a full
@@ -158,6 +161,85 @@ class Control(threading.Thread):
                         f"XDEL {victim}: {r!r}"
 
 
+class GroupModel:
+    def __init__(self):
+        self.pending = set()      # delivered in a reply, no XACK sent
+        self.ack_unsure = set()   # XACK sent, no reply
+        self.acked = set()        # XACK replied (or a restart showed it gone)
+        self.read_unsure = None   # the last delivered ID when an unreplied read was sent
+        self.max_delivered = (0, 0)
+
+
+class GroupReader(threading.Thread):
+    """XREADGROUP > and XACK on cs0 (group g) while the writers run."""
+
+    def __init__(self, server, gm, rng, ctx):
+        super().__init__(daemon=True)
+        self.c = server.client(3 if rng.random() < 0.5 else 2)
+        self.gm, self.rng, self.ctx = gm, rng, ctx
+        self.failure = None
+
+    def run(self):
+        try:
+            self._run()
+        except (ConnectionError, OSError, TimeoutError):
+            pass
+        except Exception as e:  # noqa: BLE001
+            self.failure = f"{self.ctx}: group reader: {e!r}"
+
+    def _run(self):
+        gm, rng = self.gm, self.rng
+        while True:
+            gm.read_unsure = gm.max_delivered
+            r = self.c.call("XREADGROUP", "GROUP", "g", f"w{rng.randrange(3)}", "COUNT",
+                            str(rng.randint(1, 8)), "STREAMS", "cs0", ">", timeout=30)
+            gm.read_unsure = None
+            if r in (NULL, NULL_ARRAY):
+                time.sleep(0.005)
+                continue
+            assert not isinstance(r, Error), f"XREADGROUP: {r!r}"
+            got = [parse_id(e[0]) for e in (r.dict() if isinstance(r, Map) else dict(r))[b"cs0"]]
+            assert all(i > gm.max_delivered for i in got), "XREADGROUP delivered an old ID"
+            gm.pending.update(got)
+            gm.max_delivered = max(got)
+            ack = [i for i in got if rng.random() < 0.6]
+            if not ack:
+                continue
+            gm.pending.difference_update(ack)
+            gm.ack_unsure.update(ack)
+            n = self.c.call("XACK", "cs0", "g", *[fmt_id(i) for i in ack], timeout=30)
+            assert n == len(ack), f"XACK {len(ack)} delivered IDs answered {n!r}"
+            gm.ack_unsure.difference_update(ack)
+            gm.acked.update(ack)
+
+
+def check_group(c, gm, ctx):
+    rows = c.call("XPENDING", "cs0", "g", "-", "+", "1000000", timeout=60)
+    assert not isinstance(rows, Error), f"{ctx}: XPENDING: {rows!r}"
+    pel = {parse_id(r[0]) for r in rows}
+    missing = gm.pending - pel
+    assert not missing, f"{ctx}: delivered, unacked IDs lost from the PEL: {sorted(missing)[:5]}"
+    back = pel & gm.acked
+    assert not back, f"{ctx}: XACKed IDs pending again: {sorted(back)[:5]}"
+    for i in pel - gm.pending - gm.ack_unsure:
+        assert gm.read_unsure is not None and i > gm.read_unsure, \
+            f"{ctx}: {fmt_id(i)} pending but never delivered"
+    # What the restart shows is decided from now on.
+    gm.acked |= gm.ack_unsure - pel
+    gm.pending = set(pel)
+    gm.ack_unsure = set()
+    if pel:
+        gm.max_delivered = max(gm.max_delivered, max(pel))
+    gm.read_unsure = None
+    info = [dict(zip(g[::2], g[1::2])) if not isinstance(g, Map) else g.dict()
+            for g in c.call("XINFO", "GROUPS", "cs0")]
+    last = parse_id(info[0][b"last-delivered-id"])
+    assert last >= gm.max_delivered, f"{ctx}: last-delivered-id {last} went back"
+    gm.max_delivered = last
+    summary = c.call("XPENDING", "cs0", "g")
+    assert summary[0] == len(pel), f"{ctx}: XPENDING summary {summary[0]} != {len(pel)}"
+
+
 def fields_of(entry):
     return list(entry[1])
 
@@ -219,21 +301,25 @@ def test_kill9_while_xadding_keeps_every_replied_entry(start_server, runnel, tmp
     data = str(tmp_path / "crash")
     started = time.monotonic()
     server = start_server("--fsync", "always", data_dir=data)
+    gm = GroupModel()
+    assert server.client().call("XGROUP", "CREATE", "cs0", "g", "0", "MKSTREAM") == b"OK"
     for round_no in range(ROUNDS):
         ctx = f"seed {seed} (RUNNEL_TEST_SEED={seed}), round {round_no}"
         workers = [Writer(server, models[k // 2], random.Random(rng.random()), ctx,
                           f"r{round_no}c{k}") for k in range(4)]
         control = Control(server, models, random.Random(rng.random()), ctx)
-        for w in workers + [control]:
+        reader = GroupReader(server, gm, random.Random(rng.random()), ctx)
+        control_threads = [control, reader]
+        for w in workers + control_threads:
             w.start()
         time.sleep(rng.uniform(0.03, 0.35))
         server.proc.kill9()
         server.proc.wait(30)
         server.stopped = True
-        for w in workers + [control]:
+        for w in workers + control_threads:
             w.join(30)
             assert not w.is_alive(), f"{ctx}: a client thread did not end after the kill"
-        for w in workers + [control]:
+        for w in workers + control_threads:
             assert w.failure is None, w.failure
         server.close_clients()
         res = runnel.verify(data, expect=None)
@@ -244,10 +330,12 @@ def test_kill9_while_xadding_keeps_every_replied_entry(start_server, runnel, tmp
         t_check = time.monotonic()
         for m in models:
             check_stream(c, m, ctx)
+        check_group(c, gm, ctx)
         if os.environ.get("RUNNEL_CRASH_TIMING"):
             print(f"round {round_no}: start {t_check - t_start:.2f}s check {time.monotonic() - t_check:.2f}s "
                   f"entries {[len(m.acked) for m in models]}")
     assert sum(len(m.acked) for m in models) > 100, f"seed {seed}: too few appends to mean much"
+    assert len(gm.acked) > 20 and gm.pending, f"seed {seed}: the group read too little"
     server.stop()
     res = runnel.verify(data, expect=None)
     assert res.returncode == 0, f"seed {seed}: verify not clean after a clean stop:\n{res.describe()}"

@@ -1,62 +1,14 @@
 #include "broker/streams/stream_store.h"
 
+#include "broker/streams/stream_store_internal.h"
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
 
 namespace runnel::broker::streams {
 
-// Meta events (docs/format/streams-meta.md): key = stream name, value = one
-// line of ASCII words, the first the format version.
-//   "1 D <offset> <id> [<offset> <id>…]"  entries deleted by XDEL
-//   "1 T <start-offset>"                  logical start after trimming
-//   "1 S <last-id> <entries-added> <max-deleted-id> <end-offset>"  XSETID
-//   "1 R"                                 the stream was deleted (DEL)
-struct StreamStore::MetaState {
-  int64_t start = 0;
-  std::map<int64_t, StreamId> deleted;
-  StreamId max_deleted;
-  bool has_set = false;
-  StreamId set_last;
-  uint64_t set_added = 0;
-  int64_t set_end = 0;
-};
-
-struct StreamStore::Stream {
-  struct Waiter {
-    uint64_t token;
-    StreamId after;
-    std::function<void()> wake;
-  };
-
-  std::mutex mu;
-  std::string name;
-  bool loaded = false;  // exists and scanned
-  bool dead = false;    // deleted: the map holds a new object
-  std::unique_ptr<Producer> producer;
-  StreamId assigned_last;  // last ID given to an append, committed or in flight
-  StreamId last_id;        // last-generated-id of committed state
-  StreamId max_deleted;
-  uint64_t entries_added = 0;
-  int64_t start = 0;                                // logical start offset
-  int64_t end = 0;                                  // next offset after the last committed record
-  int64_t length = 0;                               // live entries in [start, end)
-  std::set<int64_t> hidden;                         // not live, in [start, end)
-  std::vector<std::pair<StreamId, int64_t>> index;  // sparse, ascending
-  int64_t last_indexed = -(1LL << 62);
-  std::vector<Waiter> waiters;
-
-  void IndexLocked(StreamId id, int64_t offset) {
-    if (offset - last_indexed >= kIndexEvery) {
-      index.emplace_back(id, offset);
-      last_indexed = offset;
-    }
-  }
-};
-
-namespace {
-
-std::vector<std::string_view> Words(std::string_view s) {
+std::vector<std::string_view> MetaWords(std::string_view s) {
   std::vector<std::string_view> out;
   size_t i = 0;
   while (i < s.size()) {
@@ -68,6 +20,14 @@ std::vector<std::string_view> Words(std::string_view s) {
   }
   return out;
 }
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
 
 bool ToI64(std::string_view s, int64_t* v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
@@ -160,8 +120,16 @@ Status StreamStore::ReplayMeta() {
     for (const RecordView& r : batch.records()) {
       if (!r.key || !r.value) continue;
       const std::string name(*r.key);
-      auto w = Words(*r.value);
+      auto w = MetaWords(*r.value);
       if (w.size() < 2) continue;
+      if (w[0] == "2" && IsGroupEvent(w[1])) {
+        auto& gm = meta_state_[name];
+        if (!gm) gm = std::make_unique<MetaState>();
+        if (!ApplyGroupEvent(&gm->groups, w)) {
+          return Status::Corruption("bad stream group event at offset " + std::to_string(r.offset));
+        }
+        continue;
+      }
       if (w[0] != "1") {
         return Status::Corruption("stream meta event of unknown version '" + std::string(w[0]) +
                                   "' at offset " + std::to_string(r.offset));
@@ -238,7 +206,13 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
     if (producer.status().Is(StatusCode::kNotFound) && !create) return Status::OK();
     return producer.status();
   }
-  if (!d.ok()) d = log_->DescribeTopic(s.name);
+  // Described again now that this process has a writer: its first load
+  // recomputes the end from the log and publishes it (docs/format/hwm.md).
+  // The hwm read before may be older than the log — records fsynced by a
+  // process killed before it published them, or an hwm older than the log
+  // after a power failure — and records past it would otherwise be hidden
+  // as another writer's in this run and come back as entries in the next.
+  d = log_->DescribeTopic(s.name);
   if (!d.ok()) return d.status();
   const int64_t physical_start = d->partitions.empty() ? 0 : d->partitions[0].start_offset;
   const int64_t end = d->partitions.empty() ? 0 : d->partitions[0].end_offset;
@@ -307,6 +281,7 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
     s.entries_added = reclaimed + entries;
   }
   s.assigned_last = s.last_id;
+  s.groups = m->groups;
   s.loaded = true;
   {
     std::unique_lock lock(durable_mu_);
@@ -478,6 +453,7 @@ std::optional<StreamInfo> StreamStore::Info(std::string_view key) {
     info.max_deleted = s.max_deleted;
     info.entries_added = s.entries_added;
     info.index_entries = static_cast<int64_t>(s.index.size());
+    info.groups = static_cast<int64_t>(s.groups.size());
   }
   auto first = Range(key, StreamId::Min(), StreamId::Max(), 1, false);
   if (first.ok() && !first->empty()) info.first = std::move(first->front());
@@ -693,7 +669,7 @@ void StreamStore::SetId(std::string_view key, StreamId last, std::optional<uint6
 
 Result<bool> StreamStore::Delete(std::string_view key) {
   std::shared_ptr<Stream> s = Slot(key);
-  std::lock_guard lock(s->mu);
+  std::unique_lock lock(s->mu);
   auto d = log_->DescribeTopic(key);
   if (!d.ok()) {
     if (d.status().Is(StatusCode::kNotFound)) return false;
@@ -711,7 +687,10 @@ Result<bool> StreamStore::Delete(std::string_view key) {
   if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
   auto successor = std::make_shared<Stream>();
   successor->name = s->name;
-  successor->waiters = std::move(s->waiters);
+  // Every blocked reader looks again: XREAD waits on (its Watch finds the
+  // successor), a blocked XREADGROUP gets UNBLOCKED.
+  std::vector<Stream::Waiter> woken = std::move(s->waiters);
+  s->waiters.clear();
   s->dead = true;
   s->loaded = false;
   {
@@ -724,6 +703,8 @@ Result<bool> StreamStore::Delete(std::string_view key) {
     durable_.erase(s->name);
     durable_count_ = durable_.size();
   }
+  lock.unlock();
+  for (auto& w : woken) w.wake();
   return true;
 }
 

@@ -12,6 +12,11 @@
 // an ID's offset without keeping every ID. A stream is loaded (one scan of
 // its records) the first time it is used.
 //
+// Consumer groups (stream_groups.cc, consumer_group.h) live with the
+// stream: each change is a version-2 meta event applied to memory under the
+// stream's mutex (so meta log order = memory order) and its callback runs
+// once the event is durable; the replay applies the same events at start.
+//
 // Durability: an append's callback runs once the record is durable under
 // the topic's fsync policy (Producer::AppendAsync); XDEL/XTRIM/XSETID
 // callbacks once their meta event is. In-memory state changes when the
@@ -30,6 +35,7 @@
 // store with a stream lock expectation (they are called without locks).
 #pragma once
 
+#include "broker/streams/consumer_group.h"
 #include "broker/streams/stream_entry.h"
 #include "broker/streams/stream_id.h"
 #include "util/string_hash.h"
@@ -69,6 +75,8 @@ enum class StreamError : uint8_t {
   kSetIdAdded,       // XSETID ENTRIESADDED below the length
   kSetIdMaxDeleted,  // XSETID below MAXDELETEDID
   kTooLarge,         // the entry exceeds the topic's max_message_bytes
+  kNoGroup,          // the key or the consumer group does not exist
+  kBusyGroup,        // XGROUP CREATE of a group that exists
   kStorage,          // the log failed: see detail
 };
 
@@ -96,7 +104,31 @@ struct StreamInfo {
   std::optional<Entry> last;
   int64_t index_entries = 0;  // sparse-index pairs (XINFO radix-tree-nodes)
   int32_t segments = 0;       // log segments (XINFO radix-tree-keys)
+  int64_t groups = 0;
 };
+
+// What group replies need of the stream (lag, XINFO).
+struct StreamCounters {
+  int64_t length = 0;
+  StreamId last_id;
+  StreamId max_deleted;
+  uint64_t entries_added = 0;
+  StreamId first_id;  // 0-0 when empty
+};
+
+// One entry a group read returns: fields absent when the entry is pending
+// but no longer in the stream (XREADGROUP history replies [id, null]).
+struct GroupEntry {
+  StreamId id;
+  std::optional<std::vector<std::string>> fields;
+};
+
+// Redis' lag / entries-read arithmetic (streamEstimateDistanceFromFirstEverEntry,
+// streamRangeHasTombstones); -1 when unknown.
+int64_t EstimateEntriesRead(const StreamCounters& s, StreamId id);
+bool RangeHasTombstones(const StreamCounters& s, StreamId start);
+// XINFO's lag of a group; nullopt when unknown (null in the reply).
+std::optional<int64_t> GroupLag(const StreamCounters& s, const Group& g);
 
 class StreamStore {
  public:
@@ -143,6 +175,49 @@ class StreamStore {
   // Durable topics that are keys (internal ones left out), sorted.
   Result<std::vector<std::string>> Keys();
 
+  // Consumer groups (stream_groups.cc; reference §4.6). Each change is a
+  // version-2 meta event; `done` runs once it is durable. `id` nullopt =
+  // `$` (the stream's last ID). entries_read nullopt = not given.
+  void CreateGroup(std::string_view key, std::string_view group, std::optional<StreamId> id,
+                   bool mkstream, std::optional<int64_t> entries_read, Done done);
+  void SetGroupId(std::string_view key, std::string_view group, std::optional<StreamId> id,
+                  std::optional<int64_t> entries_read, Done done);
+  // The count is 1/0 (destroyed, created) or the pending count (DELCONSUMER).
+  void DestroyGroup(std::string_view key, std::string_view group, CountDone done);
+  void CreateConsumer(std::string_view key, std::string_view group, std::string_view consumer,
+                      CountDone done);
+  void DeleteConsumer(std::string_view key, std::string_view group, std::string_view consumer,
+                      CountDone done);
+  // XREADGROUP on one stream. history nullopt = `>`; else the consumer's
+  // own pending entries with ID > *history. count 0 = all. kNoKey /
+  // kNoGroup when the key / group is missing (done may then run inline,
+  // under the stream's lock: it must not call the store).
+  using ReadGroupDone = std::function<void(Outcome, std::vector<GroupEntry>)>;
+  void ReadGroup(std::string_view key, std::string_view group, std::string_view consumer,
+                 std::optional<StreamId> history, size_t count, bool noack, ReadGroupDone done);
+  void Ack(std::string_view key, std::string_view group, std::vector<StreamId> ids,
+           CountDone done);
+  // XCLAIM / XAUTOCLAIM (reference §4.6).
+  struct ClaimSpec {
+    int64_t min_idle = 0;
+    std::optional<int64_t> delivery_ms;  // IDLE / TIME: the new delivery time
+    std::optional<int64_t> retry_count;
+    bool force = false;
+    bool justid = false;
+    std::optional<StreamId> last_id;  // LASTID
+  };
+  using ClaimDone = std::function<void(Outcome, std::vector<GroupEntry> claimed,
+                                       std::vector<StreamId> deleted, StreamId next)>;
+  void Claim(std::string_view key, std::string_view group, std::string_view consumer,
+             std::vector<StreamId> ids, const ClaimSpec& spec, ClaimDone done);
+  // XAUTOCLAIM: scans the PEL from `start`, at most count*10 entries.
+  void AutoClaim(std::string_view key, std::string_view group, std::string_view consumer,
+                 StreamId start, int64_t count, const ClaimSpec& spec, ClaimDone done);
+  // Runs fn with the stream's groups and counters under its lock (XPENDING,
+  // XINFO). False (fn not run) if the key is missing.
+  bool WithGroups(std::string_view key,
+                  const std::function<void(const Groups&, const StreamCounters&)>& fn);
+
   // Blocking reads: `wake` runs once (on a writer thread, or inline if an
   // entry after `after` is already there) when the stream has an entry
   // with ID > after. Works for missing keys (a later XADD wakes it). The
@@ -175,6 +250,10 @@ class StreamStore {
   Status Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t to,
               const std::function<bool(Entry&&)>& fn);
   void AppendMeta(const std::string& key, std::string value, Done done);
+  // Applies a group event to s (its mutex held) and appends it.
+  void GroupEventLocked(Stream& s, std::string event, Done done);
+  StreamCounters CountersLocked(const Stream& s, StreamId first_id) const;
+  StreamId FirstId(std::string_view key);
   void TimerLoop();
 
   Log* const log_;

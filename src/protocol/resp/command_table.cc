@@ -246,9 +246,24 @@ constexpr CommandSpec kXInfoSubcommands[] = {
     {"xinfo|stream", -3, kRead, "@read @stream @slow", "stream",
      "Get information about a stream", &S::XInfo, {}},
     {"xinfo|groups", 3, kRead, "@read @stream @slow", "stream",
-     "List the consumer groups of a stream (not implemented yet)", &S::XInfo, {}},
+     "List the consumer groups of a stream", &S::XInfo, {}},
     {"xinfo|consumers", 4, kRead, "@read @stream @slow", "stream",
-     "List the consumers in a consumer group (not implemented yet)", &S::XInfo, {}},
+     "List the consumers in a consumer group", &S::XInfo, {}},
+};
+
+constexpr CommandSpec kXGroupSubcommands[] = {
+    {"xgroup|create", -5, kWr, "@write @stream @slow", "stream", "Create a consumer group.",
+     &S::XGroup, {}},
+    {"xgroup|setid", -5, kWr, "@write @stream @slow", "stream",
+     "Set a consumer group to an arbitrary last delivered ID value.", &S::XGroup, {}},
+    {"xgroup|destroy", 4, kWr, "@write @stream @slow", "stream", "Destroy a consumer group.",
+     &S::XGroup, {}},
+    {"xgroup|createconsumer", 5, kWr, "@write @stream @slow", "stream",
+     "Create a consumer in a consumer group.", &S::XGroup, {}},
+    {"xgroup|delconsumer", 5, kWr, "@write @stream @slow", "stream",
+     "Delete a consumer from a consumer group.", &S::XGroup, {}},
+    {"xgroup|help", 2, kLoading | kStale, "@stream @slow", "stream",
+     "Show helpful text about the different subcommands", &S::XGroup, {}},
 };
 
 constexpr CommandSpec kCommands[] = {
@@ -425,18 +440,28 @@ constexpr CommandSpec kCommands[] = {
      "An internal command for replicating stream values", &S::XSetId, {}},
     {"xinfo", -2, 0, "@slow", "stream", "A container for stream introspection commands", nullptr,
      kXInfoSubcommands},
-    {"xgroup", -2, kWr, "@write @stream @slow", "stream",
-     "Consumer group commands (not implemented yet)", &S::XGroupLater, {}},
+    {"xgroup", -2, 0, "@slow", "stream", "A container for consumer groups commands", nullptr,
+     kXGroupSubcommands},
     {"xreadgroup", -7, kWr, "@write @stream @slow @blocking", "stream",
-     "Consumer group reads (not implemented yet)", &S::XGroupLater, {}},
+     "Return new entries from a stream using a consumer group, or access the history of the "
+     "pending entries for a given consumer. Can block.",
+     &S::XReadGroup, {}},
     {"xack", -4, kWr | kFast, "@write @stream @fast", "stream",
-     "Consumer group acknowledgement (not implemented yet)", &S::XGroupLater, {}},
+     "Marks a pending message as correctly processed, effectively removing it from the pending "
+     "entries list of the consumer group.",
+     &S::XAck, {}},
     {"xpending", -3, kRead, "@read @stream @slow", "stream",
-     "Consumer group pending entries (not implemented yet)", &S::XGroupLater, {}},
+     "Return information and entries from a stream consumer group pending entries list, that "
+     "are messages fetched but never acknowledged.",
+     &S::XPending, {}},
     {"xclaim", -6, kWr | kFast, "@write @stream @fast", "stream",
-     "Consumer group claim (not implemented yet)", &S::XGroupLater, {}},
+     "Changes (or acquires) ownership of a message in a consumer group, as if the message was "
+     "delivered to the specified consumer.",
+     &S::XClaim, {}},
     {"xautoclaim", -6, kWr | kFast, "@write @stream @fast", "stream",
-     "Consumer group auto-claim (not implemented yet)", &S::XGroupLater, {}},
+     "Changes (or acquires) ownership of messages in a consumer group, as if the messages were "
+     "delivered to the specified consumer.",
+     &S::XAutoClaim, {}},
     {"del", -2, kWr, "@keyspace @write @slow", "generic",
      "Delete keys (durable topics)", &S::Del, {}},
     {"exists", -2, kRead | kFast, "@keyspace @read @fast", "generic",

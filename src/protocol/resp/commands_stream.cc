@@ -39,6 +39,8 @@ std::string ErrorFor(const streams::Outcome& o) {
       return "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
     case StreamError::kTooLarge:
       return "ERR the entry is larger than the stream's max message size";
+    case StreamError::kNoGroup:
+    case StreamError::kBusyGroup:  // group commands have their own texts
     case StreamError::kStorage:
       return "ERR " + o.detail;
   }
@@ -311,7 +313,10 @@ void RespSession::XInfo(Command argv) {
         "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "STREAM <key> [FULL [COUNT <count>]]",
         "    Show information about the stream.",
-        "CONSUMERS <key> <groupname>, GROUPS <key>: not implemented yet in runnel",
+        "CONSUMERS <key> <groupname>",
+        "    Show consumers of <groupname>.",
+        "GROUPS <key>",
+        "    Show the stream consumer groups.",
         "HELP",
         "    Print this help."};
     return Reply([&](RespWriter& w) {
@@ -319,7 +324,8 @@ void RespSession::XInfo(Command argv) {
       for (auto line : kHelp) w.SimpleString(line);
     });
   }
-  if (sub != "stream") return XGroupLater(argv);
+  if (sub == "groups") return XInfoGroups(argv, false);
+  if (sub == "consumers") return XInfoGroups(argv, true);
   bool full = false;
   int64_t count = 10;
   if (argv.size() > 3) {
@@ -345,6 +351,65 @@ void RespSession::XInfo(Command argv) {
     if (r.ok()) entries = std::move(*r);
   }
   const StreamId first = info->first ? info->first->id : StreamId::Min();
+  std::string groups_full;
+  if (full) {
+    const int64_t limit = count;  // 0 = all, as Redis' FULL COUNT
+    ctx_->streams->WithGroups(argv[2], [&](const streams::Groups& gs,
+                                           const streams::StreamCounters& sc) {
+      RespWriter w(&groups_full, protocol_);
+      w.ArrayHeader(gs.size());
+      for (const auto& [name, g] : gs) {
+        w.MapHeader(7);
+        w.Bulk("name");
+        w.Bulk(name);
+        w.Bulk("last-delivered-id");
+        w.Bulk(g.last_delivered.ToString());
+        w.Bulk("entries-read");
+        g.entries_read == streams::kEntriesReadUnknown ? w.Null() : w.Integer(g.entries_read);
+        w.Bulk("lag");
+        auto lag = streams::GroupLag(sc, g);
+        lag ? w.Integer(*lag) : w.Null();
+        w.Bulk("pel-count");
+        w.Integer(static_cast<int64_t>(g.pel.size()));
+        w.Bulk("pending");
+        const size_t np = limit == 0 ? g.pel.size()
+                                     : std::min(g.pel.size(), static_cast<size_t>(limit));
+        w.ArrayHeader(np);
+        size_t i = 0;
+        for (auto it = g.pel.begin(); i < np; ++it, ++i) {
+          w.ArrayHeader(4);
+          w.Bulk(it->first.ToString());
+          w.Bulk(it->second.consumer);
+          w.Integer(it->second.delivery_ms);
+          w.Integer(static_cast<int64_t>(it->second.count));
+        }
+        w.Bulk("consumers");
+        w.ArrayHeader(g.consumers.size());
+        for (const auto& [cname, c] : g.consumers) {
+          w.MapHeader(4);
+          w.Bulk("name");
+          w.Bulk(cname);
+          w.Bulk("seen-time");
+          w.Integer(c.seen_ms);
+          w.Bulk("pel-count");
+          w.Integer(static_cast<int64_t>(c.pending.size()));
+          w.Bulk("pending");
+          const size_t nc = limit == 0 ? c.pending.size()
+                                       : std::min(c.pending.size(), static_cast<size_t>(limit));
+          w.ArrayHeader(nc);
+          size_t j = 0;
+          for (auto it = c.pending.begin(); j < nc; ++it, ++j) {
+            const streams::PendingEntry& pe = g.pel.at(*it);
+            w.ArrayHeader(3);
+            w.Bulk(it->ToString());
+            w.Integer(pe.delivery_ms);
+            w.Integer(static_cast<int64_t>(pe.count));
+          }
+        }
+      }
+    });
+    if (groups_full.empty()) RespWriter(&groups_full, protocol_).ArrayHeader(0);
+  }
   Reply([&](RespWriter& w) {
     w.MapHeader(full ? 9 : 10);
     w.Bulk("length");
@@ -365,11 +430,11 @@ void RespSession::XInfo(Command argv) {
       w.Bulk("entries");
       WriteEntries(w, entries);
       w.Bulk("groups");
-      w.ArrayHeader(0);
+      w.Raw(groups_full);
       return;
     }
     w.Bulk("groups");
-    w.Integer(0);
+    w.Integer(info->groups);
     w.Bulk("first-entry");
     info->first ? WriteEntry(w, *info->first) : w.Null();
     w.Bulk("last-entry");
@@ -488,6 +553,17 @@ void RespSession::WatchKey(size_t index) {
 
 void RespSession::OnStreamWake(uint64_t generation, size_t index) {
   if (!blocked_ || blocked_->generation != generation) return;
+  if (!blocked_->group.empty()) {
+    // XREADGROUP: stop watching every key, try to serve the group.
+    if (blocked_->serving) return;
+    blocked_->keys[index].second = 0;  // fired: already removed
+    for (auto& [key, token] : blocked_->keys) {
+      if (token != 0) ctx_->streams->Unwatch(key, token);
+      token = 0;
+    }
+    ServeBlockedGroup();
+    return;
+  }
   const auto [ms, seq] = blocked_->after[index];
   auto next = StreamId{ms, seq}.Next();
   auto r = ctx_->streams->Range(blocked_->keys[index].first, next.value_or(StreamId::Max()),
@@ -514,6 +590,11 @@ void RespSession::OnStreamWake(uint64_t generation, size_t index) {
 
 void RespSession::OnBlockTimeout(uint64_t generation) {
   if (!blocked_ || blocked_->generation != generation) return;
+  blocked_->timer = 0;
+  if (blocked_->serving) {
+    blocked_->timed_out = true;  // the read in flight decides (OnGroupServed)
+    return;
+  }
   std::string bytes;
   if (!blocked_->suppressed) RespWriter(&bytes, protocol_).NullArray();
   const uint64_t slot = blocked_->seq;

@@ -59,6 +59,8 @@ class Log;
 namespace runnel::broker::streams {
 class StreamStore;
 }
+#include "broker/streams/stream_id.h"
+#include <functional>
 
 namespace runnel::resp {
 
@@ -138,7 +140,14 @@ class RespSession final : public net::Session, public broker::LocalClient {
   void XRead(Command argv);
   void XSetId(Command argv);
   void XInfo(Command argv);
-  void XGroupLater(Command argv);  // consumer groups: phase 2
+  void XGroupLater(Command argv);  // a group command not implemented yet
+  // Consumer groups (commands_stream_groups.cc).
+  void XGroup(Command argv);
+  void XReadGroup(Command argv);
+  void XAck(Command argv);
+  void XPending(Command argv);
+  void XClaim(Command argv);
+  void XAutoClaim(Command argv);
   void Del(Command argv);
   void Exists(Command argv);
   void Type(Command argv);
@@ -179,11 +188,26 @@ class RespSession final : public net::Session, public broker::LocalClient {
     std::vector<std::pair<uint64_t, uint64_t>> after;    // ms, seq per key
     size_t count = 0;
     uint64_t timer = 0;
+    // XREADGROUP BLOCK: group mode when `group` is set. While `serving`, a
+    // read is in flight; a timeout then only sets `timed_out`.
+    std::string group;
+    std::string consumer;
+    bool noack = false;
+    bool serving = false;
+    bool timed_out = false;
   };
   void WatchKey(size_t index);
   void OnStreamWake(uint64_t generation, size_t index);
   void OnBlockTimeout(uint64_t generation);
   void EndBlock();
+  // XREADGROUP (commands_stream_groups.cc).
+  void ServeGroupRead(std::vector<std::string> keys, std::string group, std::string consumer,
+                      std::vector<std::optional<broker::streams::StreamId>> history,
+                      size_t count, bool noack, bool blocked,
+                      std::function<void(std::string, bool)> finish);
+  void ServeBlockedGroup();
+  void OnGroupServed(uint64_t generation, std::string bytes, bool empty);
+  void XInfoGroups(Command argv, bool consumers);
   // Runs fn(session) on this io thread later, unless the session is gone.
   std::function<void(std::function<void(RespSession&)>)> Poster();
 
