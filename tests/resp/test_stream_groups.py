@@ -144,7 +144,7 @@ def test_xreadgroup_block_woken_by_xadd_from_another_connection(server, resp):
     assert time.monotonic() - t0 >= 0.18
     readers = [server.client(resp) for _ in range(4)]
     for i, r in enumerate(readers):
-        r.send("XREADGROUP", "GROUP", "g", f"c{i}", "BLOCK", "0", "STREAMS", "s", ">")
+        r.send("XREADGROUP", "GROUP", "g", f"c{i}", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">")
     time.sleep(0.3)
     w = server.client(resp)
     for i in range(4):
@@ -154,6 +154,15 @@ def test_xreadgroup_block_woken_by_xadd_from_another_connection(server, resp):
         got += ids(streams_of(r.read(timeout=10))[b"s"])
     assert len(got) == 4 and len(set(got)) == 4  # each entry to one consumer
     assert c.call("XPENDING", "s", "g")[0] == 4
+    # An entry deleted after the group's position does not keep a blocked
+    # reader busy, and the next XADD still wakes it.
+    e = w.call("XADD", "s", "*", "n", "gone")
+    w.call("XDEL", "s", e)
+    z = server.client(resp)
+    z.send("XREADGROUP", "GROUP", "g", "z", "BLOCK", "0", "STREAMS", "s", ">")
+    z.expect_nothing(0.3)
+    e2 = w.call("XADD", "s", "*", "n", "late")
+    assert ids(streams_of(z.read(timeout=10))[b"s"]) == [e2]
     # Group destroyed / key deleted while blocked.
     b = server.client(resp)
     b.send("XREADGROUP", "GROUP", "g", "x", "BLOCK", "0", "STREAMS", "s", ">")

@@ -349,10 +349,24 @@ void RespSession::ServeBlockedGroup() {
   std::vector<std::string> keys;
   for (size_t k = 0; k < blocked_->keys.size(); ++k) {
     keys.push_back(blocked_->keys[k].first);
-    // Taken before the read: if it serves nothing, the wait is for entries
-    // after this (ones added during the read wake it at once).
+    // Taken before the read, for the wait if it serves nothing: the
+    // group's last-delivered-id, so that entries added meanwhile or left by
+    // a read that lost a race with another consumer wake it at once; but
+    // the stream's last ID when the group's position has not moved since
+    // the last try (entries deleted after it would wake it forever).
     const StreamId last = ctx_->streams->LastId(keys.back()).value_or(StreamId::Min());
-    blocked_->after[k] = {last.ms, last.seq};
+    StreamId pos = last;
+    ctx_->streams->WithGroups(keys.back(), [&](const streams::Groups& gs, const auto&) {
+      auto it = gs.find(blocked_->group);
+      if (it != gs.end()) pos = it->second.last_delivered;
+    });
+    if (blocked_->group_pos.size() < blocked_->keys.size()) {
+      blocked_->group_pos.assign(blocked_->keys.size(), {UINT64_MAX, UINT64_MAX});
+    }
+    const std::pair<uint64_t, uint64_t> p{pos.ms, pos.seq};
+    const StreamId after = p != blocked_->group_pos[k] ? pos : last;
+    blocked_->group_pos[k] = p;
+    blocked_->after[k] = {after.ms, after.seq};
   }
   auto poster = Poster();
   const uint64_t gen = blocked_->generation;
@@ -370,7 +384,7 @@ void RespSession::OnGroupServed(uint64_t generation, std::string bytes, bool emp
   if (!blocked_ || blocked_->generation != generation) return;
   blocked_->serving = false;
   if (empty && !blocked_->timed_out) {
-    // Nothing yet: wait for an entry after each stream's last ID as it was
+    // Nothing yet: wait for an entry after the group's position as it was
     // when the read began.
     for (size_t k = 0; k < blocked_->keys.size() && blocked_ && !blocked_->serving; ++k) {
       WatchKey(k);

@@ -195,6 +195,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
     bool noack = false;
     bool serving = false;
     bool timed_out = false;
+    std::vector<std::pair<uint64_t, uint64_t>> group_pos;  // per key, at the last try
   };
   void WatchKey(size_t index);
   void OnStreamWake(uint64_t generation, size_t index);
