@@ -172,6 +172,10 @@ class StreamConnection final : public Connection {
         stream_, out_.Gather(),
         [self = this->shared_from_this(), this](boost::system::error_code ec, size_t n) {
           writing_ = false;
+          if (closed_) {
+            out_.Clear();  // kept until now: the write was still reading it
+            return;
+          }
           out_.Consume(n);
           if (ec) {
             Close();
@@ -196,7 +200,9 @@ class StreamConnection final : public Connection {
     Socket().shutdown(Tcp::socket::shutdown_both, ec);
     Socket().close(ec);
     resume_reading_.cancel();
-    out_.Clear();
+    // A write in flight still reads the queued chunks (an SSL stream encrypts
+    // from them even after the socket is closed): its completion frees them.
+    if (!writing_) out_.Clear();
   }
 
  private:
