@@ -46,11 +46,15 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
   state->conn = conn_.shared_from_this();
   const uint64_t slot = answer ? Reserve() : 0;
   const RequestHeader header = h;
-  // Finishing on this io thread once every partition has its result.
-  auto finish = [this, state, slot, header, answer] {
+  // Finishing on this io thread once every partition has its result. The
+  // io_context is looked up here, on the io thread: the callback runs on a
+  // writer thread, possibly while the server shuts down, after the
+  // KafkaContext is gone (the IoPool outlives every append).
+  boost::asio::io_context* io = &ctx_->pool->context(conn_.thread_index());
+  auto finish = [this, io, state, slot, header, answer] {
     // Runs on a writer thread; the session is alive while state->conn is.
     // The connection is let go on its io thread, never on a writer thread.
-    boost::asio::post(ctx_->pool->context(conn_.thread_index()),
+    boost::asio::post(*io,
                       [this, state, slot, header, answer] {
                         std::shared_ptr<net::Connection> conn = std::move(state->conn);
                         if (closed_ || !answer) return;
