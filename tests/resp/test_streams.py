@@ -98,6 +98,14 @@ def test_xread_and_block_wakeups_across_connections(server, resp):
     assert c.call("XREAD", "STREAMS", "a", "b", "0") == Error(
         b"ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.")
     assert c.call("XREAD", "BLOCK", "-1", "STREAMS", "a", "$") == Error(b"ERR timeout is negative")
+    # GROUP and NOACK belong to XREADGROUP; the error comes where they appear.
+    assert c.call("XREAD", "GROUP", "g", "c", "BLOCK", "x", "STREAMS", "a", "0") == Error(
+        b"ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.")
+    assert c.call("XREAD", "NOACK", "STREAMS", "a", "0") == Error(
+        b"ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.")
+    assert c.call("XREAD", "COUNT", "x", "STREAMS", "a", "0") == Error(
+        b"ERR value is not an integer or out of range")
+    assert c.call("XREAD", "COUNT", "1", "x") == Error(b"ERR syntax error")
     assert c.call("XREAD", "STREAMS", "a", ">")[:20] == b"ERR The > ID can be "
     # Timeout.
     t0 = time.monotonic()

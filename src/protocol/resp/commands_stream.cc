@@ -354,60 +354,60 @@ void RespSession::XInfo(Command argv) {
   std::string groups_full;
   if (full) {
     const int64_t limit = count;  // 0 = all, as Redis' FULL COUNT
-    ctx_->streams->WithGroups(argv[2], [&](const streams::Groups& gs,
-                                           const streams::StreamCounters& sc) {
-      RespWriter w(&groups_full, protocol_);
-      w.ArrayHeader(gs.size());
-      for (const auto& [name, g] : gs) {
-        w.MapHeader(7);
-        w.Bulk("name");
-        w.Bulk(name);
-        w.Bulk("last-delivered-id");
-        w.Bulk(g.last_delivered.ToString());
-        w.Bulk("entries-read");
-        g.entries_read == streams::kEntriesReadUnknown ? w.Null() : w.Integer(g.entries_read);
-        w.Bulk("lag");
-        auto lag = streams::GroupLag(sc, g);
-        lag ? w.Integer(*lag) : w.Null();
-        w.Bulk("pel-count");
-        w.Integer(static_cast<int64_t>(g.pel.size()));
-        w.Bulk("pending");
-        const size_t np = limit == 0 ? g.pel.size()
-                                     : std::min(g.pel.size(), static_cast<size_t>(limit));
-        w.ArrayHeader(np);
-        size_t i = 0;
-        for (auto it = g.pel.begin(); i < np; ++it, ++i) {
-          w.ArrayHeader(4);
-          w.Bulk(it->first.ToString());
-          w.Bulk(it->second.consumer);
-          w.Integer(it->second.delivery_ms);
-          w.Integer(static_cast<int64_t>(it->second.count));
-        }
-        w.Bulk("consumers");
-        w.ArrayHeader(g.consumers.size());
-        for (const auto& [cname, c] : g.consumers) {
-          w.MapHeader(4);
-          w.Bulk("name");
-          w.Bulk(cname);
-          w.Bulk("seen-time");
-          w.Integer(c.seen_ms);
-          w.Bulk("pel-count");
-          w.Integer(static_cast<int64_t>(c.pending.size()));
-          w.Bulk("pending");
-          const size_t nc = limit == 0 ? c.pending.size()
-                                       : std::min(c.pending.size(), static_cast<size_t>(limit));
-          w.ArrayHeader(nc);
-          size_t j = 0;
-          for (auto it = c.pending.begin(); j < nc; ++it, ++j) {
-            const streams::PendingEntry& pe = g.pel.at(*it);
-            w.ArrayHeader(3);
-            w.Bulk(it->ToString());
-            w.Integer(pe.delivery_ms);
-            w.Integer(static_cast<int64_t>(pe.count));
+    ctx_->streams->WithGroups(
+        argv[2], [&](const streams::Groups& gs, const streams::StreamCounters& sc) {
+          RespWriter w(&groups_full, protocol_);
+          w.ArrayHeader(gs.size());
+          for (const auto& [name, g] : gs) {
+            w.MapHeader(7);
+            w.Bulk("name");
+            w.Bulk(name);
+            w.Bulk("last-delivered-id");
+            w.Bulk(g.last_delivered.ToString());
+            w.Bulk("entries-read");
+            g.entries_read == streams::kEntriesReadUnknown ? w.Null() : w.Integer(g.entries_read);
+            w.Bulk("lag");
+            auto lag = streams::GroupLag(sc, g);
+            lag ? w.Integer(*lag) : w.Null();
+            w.Bulk("pel-count");
+            w.Integer(static_cast<int64_t>(g.pel.size()));
+            w.Bulk("pending");
+            const size_t np =
+                limit == 0 ? g.pel.size() : std::min(g.pel.size(), static_cast<size_t>(limit));
+            w.ArrayHeader(np);
+            size_t i = 0;
+            for (auto it = g.pel.begin(); i < np; ++it, ++i) {
+              w.ArrayHeader(4);
+              w.Bulk(it->first.ToString());
+              w.Bulk(it->second.consumer);
+              w.Integer(it->second.delivery_ms);
+              w.Integer(static_cast<int64_t>(it->second.count));
+            }
+            w.Bulk("consumers");
+            w.ArrayHeader(g.consumers.size());
+            for (const auto& [cname, c] : g.consumers) {
+              w.MapHeader(4);
+              w.Bulk("name");
+              w.Bulk(cname);
+              w.Bulk("seen-time");
+              w.Integer(c.seen_ms);
+              w.Bulk("pel-count");
+              w.Integer(static_cast<int64_t>(c.pending.size()));
+              w.Bulk("pending");
+              const size_t nc = limit == 0 ? c.pending.size()
+                                           : std::min(c.pending.size(), static_cast<size_t>(limit));
+              w.ArrayHeader(nc);
+              size_t j = 0;
+              for (auto it = c.pending.begin(); j < nc; ++it, ++j) {
+                const streams::PendingEntry& pe = g.pel.at(*it);
+                w.ArrayHeader(3);
+                w.Bulk(it->ToString());
+                w.Integer(pe.delivery_ms);
+                w.Integer(static_cast<int64_t>(pe.count));
+              }
+            }
           }
-        }
-      }
-    });
+        });
     if (groups_full.empty()) RespWriter(&groups_full, protocol_).ArrayHeader(0);
   }
   Reply([&](RespWriter& w) {
@@ -449,39 +449,12 @@ void RespSession::XGroupLater(Command argv) {
 
 // XREAD [COUNT n] [BLOCK ms] STREAMS key… id… (xreadCommand, reference §4.5).
 void RespSession::XRead(Command argv) {
-  int64_t timeout = -1, count = 0;
-  size_t streams_arg = 0;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const size_t more = argv.size() - 1 - i;
-    const std::string_view o = argv[i];
-    if (EqualsIgnoreCase(o, "block") && more) {
-      auto n = ParseInt64(argv[++i]);
-      if (!n) return ReplyError("ERR timeout is not an integer or out of range");
-      if (*n < 0) return ReplyError("ERR timeout is negative");
-      timeout = *n;
-    } else if (EqualsIgnoreCase(o, "count") && more) {
-      auto n = ParseInt64(argv[++i]);
-      if (!n) return ReplyError(kNotInteger);
-      count = *n < 0 ? 0 : *n;
-    } else if (EqualsIgnoreCase(o, "streams") && more) {
-      streams_arg = i + 1;
-      if ((argv.size() - streams_arg) % 2 != 0) {
-        return ReplyError(
-            "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
-            "specified.");
-      }
-      break;
-    } else if (EqualsIgnoreCase(o, "group") && more >= 2) {
-      return ReplyError(
-          "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
-    } else if (EqualsIgnoreCase(o, "noack")) {
-      return ReplyError(
-          "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
-    } else {
-      return ReplyError(kSyntaxError);
-    }
+  XReadOptions opts;
+  if (std::string err = ParseXReadOptions(argv, /*group_form=*/false, &opts); !err.empty()) {
+    return ReplyError(err);
   }
-  if (streams_arg == 0) return ReplyError(kSyntaxError);
+  const int64_t timeout = opts.timeout, count = opts.count;
+  const size_t streams_arg = opts.streams_arg;
   const size_t n = (argv.size() - streams_arg) / 2;
   std::vector<StreamId> after(n);
   for (size_t k = 0; k < n; ++k) {

@@ -30,8 +30,8 @@ std::string NoGroupFor(std::string_view key, std::string_view group) {
          std::string(key) + "'";
 }
 std::string NoKeyOrGroup(std::string_view key, std::string_view group) {
-  return "NOGROUP No such key '" + std::string(key) + "' or consumer group '" +
-         std::string(group) + "'";
+  return "NOGROUP No such key '" + std::string(key) + "' or consumer group '" + std::string(group) +
+         "'";
 }
 
 std::string Encode(Protocol p, const std::function<void(RespWriter&)>& f) {
@@ -178,43 +178,14 @@ void RespSession::XGroup(Command argv) {
 
 // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key… id… (xreadCommand).
 void RespSession::XReadGroup(Command argv) {
-  int64_t timeout = -1, count = 0;
-  size_t streams_arg = 0;
-  std::string_view group, consumer;
-  bool have_group = false, noack = false;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const size_t more = argv.size() - 1 - i;
-    const std::string_view o = argv[i];
-    if (EqualsIgnoreCase(o, "block") && more) {
-      auto n = ParseInt64(argv[++i]);
-      if (!n) return ReplyError("ERR timeout is not an integer or out of range");
-      if (*n < 0) return ReplyError("ERR timeout is negative");
-      timeout = *n;
-    } else if (EqualsIgnoreCase(o, "count") && more) {
-      auto n = ParseInt64(argv[++i]);
-      if (!n) return ReplyError(kNotInteger);
-      count = *n < 0 ? 0 : *n;
-    } else if (EqualsIgnoreCase(o, "streams") && more) {
-      streams_arg = i + 1;
-      if ((argv.size() - streams_arg) % 2 != 0) {
-        // Redis 7.0 uses XREAD's text for both commands (reference §4.5).
-        return ReplyError(
-            "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
-            "specified.");
-      }
-      break;
-    } else if (EqualsIgnoreCase(o, "group") && more >= 2) {
-      group = argv[i + 1];
-      consumer = argv[i + 2];
-      have_group = true;
-      i += 2;
-    } else if (EqualsIgnoreCase(o, "noack")) {
-      noack = true;
-    } else {
-      return ReplyError(kSyntaxError);
-    }
+  XReadOptions opts;
+  if (std::string err = ParseXReadOptions(argv, /*group_form=*/true, &opts); !err.empty()) {
+    return ReplyError(err);
   }
-  if (streams_arg == 0) return ReplyError(kSyntaxError);
+  const int64_t timeout = opts.timeout, count = opts.count;
+  const size_t streams_arg = opts.streams_arg;
+  const std::string_view group = opts.group, consumer = opts.consumer;
+  const bool have_group = opts.have_group, noack = opts.noack;
   if (!have_group) return ReplyError("ERR Missing GROUP option for XREADGROUP");
   const size_t n = (argv.size() - streams_arg) / 2;
   std::vector<std::optional<StreamId>> history(n);
@@ -280,9 +251,8 @@ void RespSession::XReadGroup(Command argv) {
 // Runs ReadGroup on each stream; `finish(bytes, empty)` runs once all are
 // back (on a storage thread): the reply, or empty = nothing served.
 void RespSession::ServeGroupRead(std::vector<std::string> keys, std::string group,
-                                 std::string consumer,
-                                 std::vector<std::optional<StreamId>> history, size_t count,
-                                 bool noack, bool blocked,
+                                 std::string consumer, std::vector<std::optional<StreamId>> history,
+                                 size_t count, bool noack, bool blocked,
                                  std::function<void(std::string, bool)> finish) {
   struct State {
     std::mutex mu;
@@ -313,7 +283,8 @@ void RespSession::ServeGroupRead(std::vector<std::string> keys, std::string grou
               } else if (o.error == StreamError::kNoKey) {
                 st->error = "UNBLOCKED the stream key no longer exists";
               } else {
-                st->error = "NOGROUP the consumer group this client was blocked on no longer exists";
+                st->error =
+                    "NOGROUP the consumer group this client was blocked on no longer exists";
               }
             }
             if (o.ok() && (is_history || !entries.empty())) st->found[k] = std::move(entries);
@@ -598,16 +569,16 @@ void RespSession::XClaim(Command argv) {
   const Protocol p = protocol_;
   const bool justid = spec.justid;
   const std::string k(argv[1]), g(argv[2]);
-  ctx_->streams->Claim(argv[1], argv[2], argv[3], std::move(ids), spec,
-                       [done, p, justid, k, g](streams::Outcome o,
-                                               std::vector<streams::GroupEntry> claimed,
-                                               std::vector<StreamId>, StreamId) {
-                         done(Encode(p, [&](RespWriter& w) {
-                           if (o.error == StreamError::kNoGroup) return w.Error(NoKeyOrGroup(k, g));
-                           if (!o.ok()) return w.Error(StorageText(o));
-                           WriteClaimed(w, claimed, justid);
-                         }));
-                       });
+  ctx_->streams->Claim(
+      argv[1], argv[2], argv[3], std::move(ids), spec,
+      [done, p, justid, k, g](streams::Outcome o, std::vector<streams::GroupEntry> claimed,
+                              std::vector<StreamId>, StreamId) {
+        done(Encode(p, [&](RespWriter& w) {
+          if (o.error == StreamError::kNoGroup) return w.Error(NoKeyOrGroup(k, g));
+          if (!o.ok()) return w.Error(StorageText(o));
+          WriteClaimed(w, claimed, justid);
+        }));
+      });
 }
 
 // XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID] (xautoclaimCommand).
@@ -671,9 +642,8 @@ void RespSession::XInfoGroups(Command argv, bool consumers) {
   std::string bytes;
   bool group_found = false;
   const int64_t now = NowMs();
-  const bool key_found =
-      ctx_->streams->WithGroups(argv[2], [&](const streams::Groups& gs,
-                                             const streams::StreamCounters& sc) {
+  const bool key_found = ctx_->streams->WithGroups(
+      argv[2], [&](const streams::Groups& gs, const streams::StreamCounters& sc) {
         RespWriter w(&bytes, protocol_);
         if (!consumers) {
           group_found = true;

@@ -77,6 +77,48 @@ bool ValidClientName(std::string_view name) {
   return true;
 }
 
+std::string ParseXReadOptions(Command argv, bool group_form, XReadOptions* out) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const size_t more = argv.size() - 1 - i;
+    const std::string_view o = argv[i];
+    if (EqualsIgnoreCase(o, "block") && more) {
+      auto n = ParseInt64(argv[++i]);
+      if (!n) return "ERR timeout is not an integer or out of range";
+      if (*n < 0) return "ERR timeout is negative";
+      out->timeout = *n;
+    } else if (EqualsIgnoreCase(o, "count") && more) {
+      auto n = ParseInt64(argv[++i]);
+      if (!n) return std::string(kNotInteger);
+      out->count = *n < 0 ? 0 : *n;
+    } else if (EqualsIgnoreCase(o, "streams") && more) {
+      out->streams_arg = i + 1;
+      if ((argv.size() - out->streams_arg) % 2 != 0) {
+        // Redis 7.0 uses XREAD's text for both commands (reference §4.5).
+        return "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
+               "specified.";
+      }
+      break;
+    } else if (EqualsIgnoreCase(o, "group") && more >= 2) {
+      if (!group_form) {
+        return "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+      }
+      out->group = argv[i + 1];
+      out->consumer = argv[i + 2];
+      out->have_group = true;
+      i += 2;
+    } else if (EqualsIgnoreCase(o, "noack")) {
+      if (!group_form) {
+        return "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+      }
+      out->noack = true;
+    } else {
+      return std::string(kSyntaxError);
+    }
+  }
+  if (out->streams_arg == 0) return std::string(kSyntaxError);
+  return {};
+}
+
 bool SecureEquals(std::string_view a, std::string_view b) {
   // Compare every byte of the longer input so the time does not depend on
   // where the first difference is.

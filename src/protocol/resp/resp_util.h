@@ -35,6 +35,20 @@ bool ValidClientName(std::string_view name);
 inline constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
 inline constexpr std::string_view kSyntaxError = "ERR syntax error";
 
+// The options before STREAMS of XREAD and XREADGROUP, parsed as Redis'
+// xreadCommand does for both (reference §4.5-4.6).
+struct XReadOptions {
+  int64_t timeout = -1;    // BLOCK ms; -1 = not blocking
+  int64_t count = 0;       // COUNT (negative = 0 = unlimited)
+  size_t streams_arg = 0;  // index of the first key after STREAMS; 0 = no STREAMS
+  std::string_view group, consumer;
+  bool have_group = false, noack = false;
+};
+// Fills *out from argv; returns the error reply text, or empty when it
+// parsed. `group_form` is XREADGROUP: without it GROUP and NOACK are errors
+// at the point they appear, as in Redis.
+std::string ParseXReadOptions(Command argv, bool group_form, XReadOptions* out);
+
 // Constant-time comparison (passwords).
 bool SecureEquals(std::string_view a, std::string_view b);
 
