@@ -247,6 +247,7 @@ Status PartitionWriter::LoadTail(bool full, const Result<Hwm>& hwm) {
   }
 
   if (full) {
+    RETURN_IF_ERROR(RemoveInterruptedRewrites(env_, dir_));
     // Sealed segments whose index went missing get it rebuilt now.
     for (size_t i = 0; i + 1 < bases.size(); ++i) {
       if (!env_->FileExists(SegmentPath(dir_, bases[i], SegmentFileKind::kIndex))) {

@@ -1,6 +1,8 @@
 #include "storage/segment_list.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include "storage/batch_scanner.h"
 #include "storage/data_dir.h"
@@ -18,6 +20,27 @@ Result<std::vector<int64_t>> ListSegmentBases(Env* env, const std::string& parti
   }
   std::sort(bases.begin(), bases.end());
   return bases;
+}
+
+Status RemoveInterruptedRewrites(Env* env, const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, env->ListDir(dir));
+  bool removed = false;
+  for (const std::string& name : names) {
+    std::string_view n = name;
+    std::optional<int64_t> base;
+    if (n.ends_with(".compacting")) {
+      base = ParseSegmentFileName(n.substr(0, n.size() - 11), SegmentFileKind::kLog);
+    } else if (n.ends_with(".tmp")) {
+      std::string_view stem = n.substr(0, n.size() - 4);
+      base = ParseSegmentFileName(stem, SegmentFileKind::kIndex);
+      if (!base) base = ParseSegmentFileName(stem, SegmentFileKind::kTimeIndex);
+    }
+    if (!base) continue;
+    Status st = env->RemoveFile(dir + "/" + name);
+    if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
+    removed = true;
+  }
+  return removed ? env->SyncDir(dir) : Status::OK();
 }
 
 Status RebuildSegmentIndexes(Env* env, const std::string& dir, int64_t base, bool sealed) {

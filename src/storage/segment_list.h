@@ -22,4 +22,10 @@ Result<std::vector<int64_t>> ListSegmentBases(Env* env, const std::string& parti
 Status RebuildSegmentIndexes(Env* env, const std::string& partition_dir, int64_t base,
                              bool sealed);
 
+// Removes what an interrupted rewrite left behind: <base>.index.tmp,
+// <base>.timeindex.tmp (RebuildSegmentIndexes) and <base>.log.compacting (the
+// steward). Only the writer-lock holder writes these, so it calls this while
+// holding the lock (writer open, steward pass).
+Status RemoveInterruptedRewrites(Env* env, const std::string& partition_dir);
+
 }  // namespace runnel::storage

@@ -170,6 +170,7 @@ Status TendPartition(Env* env, const std::string& dir, const TopicConfig& config
                      int64_t active_base, int64_t now, StewardStats* stats_out) {
   StewardStats local;
   StewardStats* stats = stats_out ? stats_out : &local;
+  RETURN_IF_ERROR(RemoveInterruptedRewrites(env, dir));
   ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
   std::vector<SegmentFacts> sealed;
   uint64_t total = 0;

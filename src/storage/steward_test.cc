@@ -117,5 +117,28 @@ TEST(StewardTest, CompactionKeepsNewestValuePerKeyWithOriginalOffsets) {
   EXPECT_EQ(*(*p)->Append(0, ValueView("tail")), 400);
 }
 
+TEST(StewardTest, PassRemovesWhatAnInterruptedRewriteLeft) {
+  TempDir tmp;
+  auto log = std::move(*Log::Open(tmp.path()));
+  TopicConfig c;
+  c.segment_bytes = 4096;
+  c.compact = true;
+  ASSERT_TRUE(log->CreateTopic("t", c).ok());
+  auto p = log->NewProducer("t");
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*p)->Append(0, ValueView(std::string(200, 'x'))).ok());
+  Env* env = Env::Default();
+  const std::string dir = tmp.path() + "/topics/t/0";
+  const std::vector<std::string> leftovers = {"00000000000000000000.index.tmp",
+                                              "00000000000000000000.timeindex.tmp",
+                                              "00000000000000000017.log.compacting"};
+  const std::string unrelated = dir + "/notes.tmp";  // not a segment file: not ours to delete
+  for (const std::string& name : leftovers) ASSERT_TRUE(env->OpenFile(dir + "/" + name, OpenMode::kCreate).ok());
+  ASSERT_TRUE(env->OpenFile(unrelated, OpenMode::kCreate).ok());
+  ASSERT_TRUE(log->RunSteward().ok());
+  for (const std::string& name : leftovers) EXPECT_FALSE(env->FileExists(dir + "/" + name)) << name;
+  EXPECT_TRUE(env->FileExists(unrelated));
+  EXPECT_EQ(ReadAll(log.get(), "t").size(), 100u);
+}
+
 }  // namespace
 }  // namespace runnel
