@@ -422,3 +422,97 @@ def test_standalone_commits_and_offset_fetch_over_raw_frames(kafka):
     assert (b.take(">i"), b.take(">q"), b.str(), b.take(">h")) == (0, 17, "meta", 0)
     assert b.take(">h") == 0
     r.close()
+
+
+def join_answer(b):
+    """A JoinGroup v0 answer: (error, generation, protocol, leader, member, members)."""
+    err, gen, proto, leader, member = b.take(">h"), b.take(">i"), b.str(), b.str(), b.str()
+    members = [(b.str(), b.bytes()) for _ in range(b.take(">i"))]
+    return err, gen, proto, leader, member, members
+
+
+def test_joins_within_the_initial_delay_form_one_generation_and_rejoins_are_awaited(kafka):
+    conns = [Raw(kafka.port, timeout=20) for _ in range(3)]
+    for i, r in enumerate(conns):
+        r.send(request(11, 0, 1, join_v0("burst", "", protocols=(("range", b"m%d" % i),))))
+    answers = []
+    for r in conns:
+        corr, body = r.response()
+        assert corr == 1
+        answers.append(join_answer(Body(body)))
+    assert [a[0] for a in answers] == [0, 0, 0]
+    assert {a[1] for a in answers} == {1}, "the three joins landed in different generations"
+    # Order the connections leader first (io threads may see the joins in
+    # any order; the first to arrive leads).
+    leader = answers[0][3]
+    assert {a[3] for a in answers} == {leader}
+    order = sorted(range(3), key=lambda i: answers[i][4] != leader)
+    conns = [conns[i] for i in order]
+    metas = [b"m%d" % i for i in order]
+    answers = [answers[i] for i in order]
+    ids = [a[4] for a in answers]
+    assert ids[0] == leader
+    assert sorted(answers[0][5]) == sorted(zip(ids, metas))
+    assert answers[1][5] == [] and answers[2][5] == []
+
+    # Followers' SyncGroup waits for the leader's.
+    sync = lambda m, a: string("burst") + struct.pack(">i", 1) + string(m) + a
+    conns[1].send(request(14, 0, 2, sync(ids[1], struct.pack(">i", 0))))
+    conns[2].send(request(14, 0, 2, sync(ids[2], struct.pack(">i", 0))))
+    conns[1].sock.settimeout(0.3)
+    with pytest.raises(OSError):  # socket.timeout: no answer before the leader syncs
+        conns[1].recv_exact(1)
+    conns[1].sock.settimeout(20)
+    assign = struct.pack(">i", 3) + b"".join(
+        string(m) + struct.pack(">i", 2) + b"p%d" % i for i, m in enumerate(ids))
+    b = call(conns[0], 14, 0, 2, sync(ids[0], assign))
+    assert b.take(">h") == 0 and b.bytes() == b"p0"
+    for i in (1, 2):
+        corr, body = conns[i].response()
+        b = Body(body)
+        assert corr == 2 and b.take(">h") == 0 and b.bytes() == b"p%d" % i
+
+    # A fourth member's JoinGroup is held until every known member rejoins;
+    # meanwhile heartbeats answer REBALANCE_IN_PROGRESS.
+    late = Raw(kafka.port, timeout=20)
+    late.send(request(11, 0, 3, join_v0("burst", "")))
+    hb = lambda m: string("burst") + struct.pack(">i", 1) + string(m)
+    wait_until(lambda: call(conns[1], 12, 0, 4, hb(ids[1])).take(">h") == 27, 10,
+               "REBALANCE_IN_PROGRESS")
+    for i, r in enumerate(conns):
+        r.send(request(11, 0, 5, join_v0("burst", ids[i])))
+    results = [join_answer(Body(r.response()[1])) for r in conns + [late]]
+    assert [a[0] for a in results] == [0, 0, 0, 0]
+    assert {a[1] for a in results} == {2}
+    assert len(results[0][5]) == 4 and results[0][3] == ids[0]
+    for r in conns + [late]:
+        r.close()
+
+
+def test_group_settings_from_toml(start_kafka):
+    s = start_kafka(config="[kafka]\ngroup_initial_rebalance_delay_ms = 0\n"
+                           "group_min_session_timeout_ms = 2000\n"
+                           "group_max_session_timeout_ms = 4000\n")
+    r = Raw(s.port, timeout=20)
+    assert call(r, 11, 0, 1, join_v0("cfg", "", session_ms=1999)).take(">h") == 26
+    assert call(r, 11, 0, 2, join_v0("cfg", "", session_ms=4001)).take(">h") == 26
+    t0 = time.monotonic()
+    err, gen = join_answer(call(r, 11, 0, 3, join_v0("cfg", "", session_ms=2000)))[:2]
+    assert (err, gen) == (0, 1)
+    assert time.monotonic() - t0 < 0.25, "no initial delay was configured"
+    r.close()
+
+
+def test_offsets_topic_is_internal(kafka):
+    create_topic(kafka.bootstrap, "visible", 1)
+    r = Raw(kafka.port, timeout=20)
+    b = call(r, 8, 2, 1, offset_commit_v2("ig", -1, "", "visible", [(0, 3, "")]))
+    b.take(">i"), b.str(), b.take(">i"), b.take(">i")
+    assert b.take(">h") == 0
+    r.send(request(3, 1, 2, struct.pack(">i", -1)))  # Metadata v1, null = all topics
+    _, body = r.response()
+    assert b"visible" in body and b"__runnel.kafka_offsets" not in body
+    r.send(request(3, 1, 3, struct.pack(">i", 1) + string("__runnel.kafka_offsets")))
+    _, body = r.response()
+    assert b"__runnel.kafka_offsets" in body  # by name it is there, with its one partition
+    r.close()
