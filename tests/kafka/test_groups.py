@@ -64,6 +64,7 @@ class ChildConsumer:
         self.assigned = None  # None until the first assignment
         self.msgs = []
         self.closed = False
+        self.events = []  # "assign" / "revoke", in order
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -73,8 +74,10 @@ class ChildConsumer:
             with self.lock:
                 if "assign" in ev:
                     self.assigned = set(ev["assign"])
+                    self.events.append("assign")
                 elif "revoke" in ev:
                     self.assigned = set()
+                    self.events.append("revoke")
                 elif "msg" in ev:
                     self.msgs.append(tuple(ev["msg"]))
                 elif "closed" in ev:
@@ -125,6 +128,9 @@ def test_group_of_three_shares_partitions_and_rebalances_on_join_leave_and_kill(
     try:
         wait_until(lambda: partitioned_exactly_once(consumers, 6), 30, "3 consumers x 6 partitions")
         assert all(len(c.assignment()) == 2 for c in consumers)
+        # Started together, they formed one generation (the initial
+        # rebalance delay): one assignment each, no rebalance before it.
+        assert [c.events for c in consumers] == [["assign"]] * 3
         first = [f"a{i}" for i in range(60)]
         produce(kafka.bootstrap, topic, first, 6)
         everyone = lambda: set().union(*(c.values() for c in consumers))
