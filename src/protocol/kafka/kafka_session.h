@@ -3,14 +3,18 @@
 //
 // Per wake-up every whole request frame buffered is decoded and run. Each
 // request that gets an answer takes a slot in order; a request answered
-// later (Produce after its durability point, a long-polling Fetch) keeps its
-// slot while later requests run, and answers go out strictly in request
-// order, as Kafka's one-request-at-a-time-per-connection guarantees.
+// later (Produce and OffsetCommit after their durability point, a
+// long-polling Fetch, a JoinGroup held until the join phase ends, a follower's
+// SyncGroup waiting for the leader's) keeps its slot while later requests
+// run, and answers go out strictly in request order, as Kafka's
+// one-request-at-a-time-per-connection guarantees.
 // Produce with acks=0 takes no slot: no answer is ever sent for it.
 //
-// Completions from storage writer threads, wake-ups from FetchWaiters and
-// timers are posted to this io thread holding the connection alive; once
-// OnClose has run they do nothing.
+// Completions from storage writer threads, the group coordinator (another
+// io thread or its timer thread), wake-ups from FetchWaiters and timers are
+// posted to this io thread (holding the connection alive, or — group
+// answers — only a weak reference to it); once OnClose has run they do
+// nothing.
 //
 // Closing: a frame that cannot be framed (negative, over the limit), an
 // undecodable header or body, an unknown API key or a version not
