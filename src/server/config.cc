@@ -115,16 +115,15 @@ Status ServerConfig::LoadFile(const std::string& path) {
                     "group_min_session_timeout_ms", "group_max_session_timeout_ms"});
     if (!st.ok()) return st;
     std::string listen;
-    for (Status s : {Get(*k, path, "listen", &listen),
-                     Get(*k, path, "advertised_host", &kafka_advertised_host),
-                     Get(*k, path, "advertised_port", &kafka_advertised_port),
-                     Get(*k, path, "max_request_bytes", &kafka_max_request_bytes),
-                     Get(*k, path, "group_initial_rebalance_delay_ms",
-                         &kafka_group_initial_rebalance_delay_ms),
-                     Get(*k, path, "group_min_session_timeout_ms",
-                         &kafka_group_min_session_timeout_ms),
-                     Get(*k, path, "group_max_session_timeout_ms",
-                         &kafka_group_max_session_timeout_ms)}) {
+    for (Status s :
+         {Get(*k, path, "listen", &listen),
+          Get(*k, path, "advertised_host", &kafka_advertised_host),
+          Get(*k, path, "advertised_port", &kafka_advertised_port),
+          Get(*k, path, "max_request_bytes", &kafka_max_request_bytes),
+          Get(*k, path, "group_initial_rebalance_delay_ms",
+              &kafka_group_initial_rebalance_delay_ms),
+          Get(*k, path, "group_min_session_timeout_ms", &kafka_group_min_session_timeout_ms),
+          Get(*k, path, "group_max_session_timeout_ms", &kafka_group_max_session_timeout_ms)}) {
       if (!s.ok()) return s;
     }
     if (const toml::node* n = k->get("auto_create_topics")) {

@@ -108,8 +108,14 @@ TEST(KafkaApiTest, AdvertisedRangesAreThePlannedOnes) {
   EXPECT_TRUE(IsFlexible(*FindApi(18), 3));
   EXPECT_FALSE(IsFlexible(*FindApi(3), 4));
   // The group APIs at the versions both clients use, none flexible.
-  for (auto [key, min, max] : {std::tuple{8, 2, 7}, {9, 1, 5}, {11, 0, 5}, {12, 0, 3},
-                               {13, 0, 1}, {14, 0, 3}, {15, 0, 3}, {16, 0, 2}}) {
+  for (auto [key, min, max] : {std::tuple{8, 2, 7},
+                               {9, 1, 5},
+                               {11, 0, 5},
+                               {12, 0, 3},
+                               {13, 0, 1},
+                               {14, 0, 3},
+                               {15, 0, 3},
+                               {16, 0, 2}}) {
     const ApiRange* a = FindApi(static_cast<int16_t>(key));
     ASSERT_NE(a, nullptr) << key;
     EXPECT_EQ(a->min, min) << key;
@@ -148,8 +154,8 @@ TEST(KafkaGroupMessagesTest, JoinGroupV5DecodesAndV0AnswersWithoutThrottle) {
   resp.member_id = "m";
   std::string v0;
   EncodeJoinGroup(resp, 0, &v0);
-  EXPECT_EQ(v0, std::string("\x00\x4f\xff\xff\xff\xff\x00\x00\x00\x00\x00\x01m\x00\x00\x00\x00",
-                            17));
+  EXPECT_EQ(v0,
+            std::string("\x00\x4f\xff\xff\xff\xff\x00\x00\x00\x00\x00\x01m\x00\x00\x00\x00", 17));
 }
 
 TEST(KafkaGroupMessagesTest, OffsetFetchV1NeedsTopicsAndV2NullMeansAll) {

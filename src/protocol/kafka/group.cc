@@ -86,9 +86,8 @@ bool Group::AcceptsProtocols(std::string_view type,
   for (const auto& [id, m] : members) others = others || id != self;
   if (!others) return true;
   if (type != protocol_type) return false;
-  return std::any_of(protocols.begin(), protocols.end(), [&](const auto& p) {
-    return SupportedByAll(members, p.first, self);
-  });
+  return std::any_of(protocols.begin(), protocols.end(),
+                     [&](const auto& p) { return SupportedByAll(members, p.first, self); });
 }
 
 }  // namespace runnel::kafka

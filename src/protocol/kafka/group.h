@@ -24,7 +24,13 @@ namespace runnel::kafka {
 using GroupClock = std::chrono::steady_clock;
 
 // Kafka's GroupState names (DescribeGroups answers these strings).
-enum class GroupState : uint8_t { kEmpty, kPreparingRebalance, kCompletingRebalance, kStable, kDead };
+enum class GroupState : uint8_t {
+  kEmpty,
+  kPreparingRebalance,
+  kCompletingRebalance,
+  kStable,
+  kDead
+};
 std::string_view GroupStateName(GroupState s);
 
 // What a JoinGroup is answered with (immediately or when the join phase ends).

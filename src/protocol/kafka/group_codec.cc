@@ -180,8 +180,7 @@ bool DecodeDescribeGroups(std::string_view body, int16_t version, DescribeGroups
   return d.ok();
 }
 
-void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version,
-                          std::string* out) {
+void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version, std::string* out) {
   Encoder e(out);
   if (version >= 1) e.Int32(0);
   e.ArrayCount(static_cast<int32_t>(r.size()), kFlex);

@@ -31,7 +31,9 @@ GroupCoordinator::~GroupCoordinator() {
   if (timer_.joinable()) timer_.join();
 }
 
-void GroupCoordinator::Start() { timer_ = std::thread([this] { TimerLoop(); }); }
+void GroupCoordinator::Start() {
+  timer_ = std::thread([this] { TimerLoop(); });
+}
 
 void GroupCoordinator::TimerLoop() {
   for (;;) {
@@ -52,8 +54,8 @@ std::string GroupCoordinator::NewMemberIdLocked(std::string_view client_id) {
   // client id + "-" + a random UUID, as Kafka names members.
   const uint64_t a = rng_(), b = rng_();
   char uuid[40];
-  std::snprintf(uuid, sizeof uuid, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+  std::snprintf(uuid, sizeof uuid, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff),
                 static_cast<unsigned>(0x4000 | (a & 0x0fff)),
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
@@ -127,7 +129,8 @@ void GroupCoordinator::Join(JoinRequest req, GroupClock::time_point now, JoinCal
           case GroupState::kStable:
             // An unchanged follower learns the current generation again;
             // the leader or a member with new protocols starts a rebalance.
-            if (!changed && (g.state == GroupState::kCompletingRebalance || g.leader != member.id)) {
+            if (!changed &&
+                (g.state == GroupState::kCompletingRebalance || g.leader != member.id)) {
               answer(JoinResultLocked(g, member));
             } else {
               update();
@@ -147,8 +150,7 @@ void GroupCoordinator::Join(JoinRequest req, GroupClock::time_point now, JoinCal
 }
 
 void GroupCoordinator::AddMemberLocked(Group& g, const JoinRequest& req, std::string id,
-                                       GroupClock::time_point now, JoinCallback done,
-                                       Fire* fire) {
+                                       GroupClock::time_point now, JoinCallback done, Fire* fire) {
   if (g.members.empty()) g.protocol_type = req.protocol_type;
   GroupMember& m = g.members[id];
   m.id = std::move(id);
@@ -166,8 +168,8 @@ void GroupCoordinator::AddMemberLocked(Group& g, const JoinRequest& req, std::st
       if (g.initial_delay) {
         // Each newcomer while the group forms pushes the end of the delay
         // back, within the rebalance timeout.
-        g.delay_until = std::min(now + Ms(settings_.initial_rebalance_delay_ms),
-                                 g.rebalance_deadline);
+        g.delay_until =
+            std::min(now + Ms(settings_.initial_rebalance_delay_ms), g.rebalance_deadline);
       }
       MaybeCompleteJoinLocked(g, now, fire);
       break;
@@ -193,8 +195,7 @@ void GroupCoordinator::PrepareRebalanceLocked(Group& g, GroupClock::time_point n
   g.rebalance_deadline = now + Ms(g.MaxRebalanceTimeoutMs());
   g.initial_delay = g.state == GroupState::kEmpty && settings_.initial_rebalance_delay_ms > 0;
   if (g.initial_delay) {
-    g.delay_until =
-        std::min(now + Ms(settings_.initial_rebalance_delay_ms), g.rebalance_deadline);
+    g.delay_until = std::min(now + Ms(settings_.initial_rebalance_delay_ms), g.rebalance_deadline);
   }
   g.state = GroupState::kPreparingRebalance;
   MaybeCompleteJoinLocked(g, now, fire);
@@ -202,8 +203,8 @@ void GroupCoordinator::PrepareRebalanceLocked(Group& g, GroupClock::time_point n
 
 void GroupCoordinator::MaybeCompleteJoinLocked(Group& g, GroupClock::time_point now, Fire* fire) {
   if (g.state != GroupState::kPreparingRebalance) return;
-  const bool due = g.initial_delay ? now >= g.delay_until
-                                   : g.AllMembersJoined() || now >= g.rebalance_deadline;
+  const bool due =
+      g.initial_delay ? now >= g.delay_until : g.AllMembersJoined() || now >= g.rebalance_deadline;
   if (due) CompleteJoinLocked(g, now, fire);
 }
 
@@ -333,10 +334,9 @@ void GroupCoordinator::Sync(std::string_view group_id, int32_t generation,
         for (auto& [id, member] : g.members) {
           if (!member.awaiting_sync) continue;
           member.session_deadline = now + Ms(member.session_timeout_ms);
-          fire.push_back(
-              [cb = std::move(member.awaiting_sync), a = member.assignment] {
-                cb({ErrorCode::kNone, a});
-              });
+          fire.push_back([cb = std::move(member.awaiting_sync), a = member.assignment] {
+            cb({ErrorCode::kNone, a});
+          });
           member.awaiting_sync = nullptr;
         }
       }
@@ -387,8 +387,7 @@ ErrorCode GroupCoordinator::Leave(std::string_view group_id, std::string_view me
 }
 
 ErrorCode GroupCoordinator::ValidateCommit(std::string_view group_id, int32_t generation,
-                                           std::string_view member_id,
-                                           GroupClock::time_point now) {
+                                           std::string_view member_id, GroupClock::time_point now) {
   std::lock_guard lock(mu_);
   if (group_id.empty()) return ErrorCode::kInvalidGroupId;
   auto it = groups_.find(group_id);
@@ -437,8 +436,7 @@ GroupDescription GroupCoordinator::Describe(std::string_view group_id) {
   d.protocol_type = g.protocol_type;
   // Kafka names the protocol and hands out metadata and assignments only
   // once a generation has been formed.
-  const bool formed =
-      g.state == GroupState::kStable || g.state == GroupState::kCompletingRebalance;
+  const bool formed = g.state == GroupState::kStable || g.state == GroupState::kCompletingRebalance;
   if (formed) d.protocol = g.protocol;
   d.generation = g.generation;
   d.leader = g.leader;

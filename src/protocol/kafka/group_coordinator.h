@@ -40,9 +40,9 @@
 namespace runnel::kafka {
 
 struct GroupSettings {
-  int32_t min_session_timeout_ms = 6000;      // Kafka's group.min.session.timeout.ms
-  int32_t max_session_timeout_ms = 1800000;   // group.max.session.timeout.ms
-  int32_t initial_rebalance_delay_ms = 300;   // group.initial.rebalance.delay.ms (Kafka: 3000)
+  int32_t min_session_timeout_ms = 6000;     // Kafka's group.min.session.timeout.ms
+  int32_t max_session_timeout_ms = 1800000;  // group.max.session.timeout.ms
+  int32_t initial_rebalance_delay_ms = 300;  // group.initial.rebalance.delay.ms (Kafka: 3000)
 };
 
 struct JoinRequest {
@@ -120,8 +120,8 @@ class GroupCoordinator {
   using Fire = std::vector<std::function<void()>>;
 
   std::string NewMemberIdLocked(std::string_view client_id);
-  void AddMemberLocked(Group& g, const JoinRequest& req, std::string id,
-                       GroupClock::time_point now, JoinCallback done, Fire* fire);
+  void AddMemberLocked(Group& g, const JoinRequest& req, std::string id, GroupClock::time_point now,
+                       JoinCallback done, Fire* fire);
   void PrepareRebalanceLocked(Group& g, GroupClock::time_point now, Fire* fire);
   void MaybeCompleteJoinLocked(Group& g, GroupClock::time_point now, Fire* fire);
   void CompleteJoinLocked(Group& g, GroupClock::time_point now, Fire* fire);

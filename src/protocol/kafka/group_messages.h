@@ -173,7 +173,6 @@ struct DescribedGroup {
   std::string protocol;
   std::vector<Member> members;
 };
-void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version,
-                          std::string* out);
+void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version, std::string* out);
 
 }  // namespace runnel::kafka

@@ -71,21 +71,19 @@ bool KafkaSession::HandleJoinGroup(const RequestHeader& h, std::string_view body
   // handled as a dynamic one.
   const int32_t corr = h.correlation_id;
   const int16_t version = h.api_version;
-  ctx_->groups->Join(std::move(jr), GroupClock::now(),
-                     [send = Deferred(Reserve()), corr, version](JoinResult r) {
-                       JoinGroupResponse resp;
-                       resp.error = r.error;
-                       resp.generation_id = r.generation_id;
-                       resp.protocol_name = std::move(r.protocol_name);
-                       resp.leader = std::move(r.leader);
-                       resp.member_id = std::move(r.member_id);
-                       for (auto& m : r.members) {
-                         resp.members.push_back({std::move(m.member_id), std::move(m.metadata)});
-                       }
-                       send(Frame(corr, [&](std::string* out) {
-                         EncodeJoinGroup(resp, version, out);
-                       }));
-                     });
+  ctx_->groups->Join(
+      std::move(jr), GroupClock::now(), [send = Deferred(Reserve()), corr, version](JoinResult r) {
+        JoinGroupResponse resp;
+        resp.error = r.error;
+        resp.generation_id = r.generation_id;
+        resp.protocol_name = std::move(r.protocol_name);
+        resp.leader = std::move(r.leader);
+        resp.member_id = std::move(r.member_id);
+        for (auto& m : r.members) {
+          resp.members.push_back({std::move(m.member_id), std::move(m.metadata)});
+        }
+        send(Frame(corr, [&](std::string* out) { EncodeJoinGroup(resp, version, out); }));
+      });
   return true;
 }
 
@@ -98,13 +96,12 @@ bool KafkaSession::HandleSyncGroup(const RequestHeader& h, std::string_view body
   }
   const int32_t corr = h.correlation_id;
   const int16_t version = h.api_version;
-  ctx_->groups->Sync(req.group_id, req.generation_id, req.member_id, std::move(assignments),
-                     GroupClock::now(), [send = Deferred(Reserve()), corr, version](SyncResult r) {
-                       SyncGroupResponse resp{r.error, std::move(r.assignment)};
-                       send(Frame(corr, [&](std::string* out) {
-                         EncodeSyncGroup(resp, version, out);
-                       }));
-                     });
+  ctx_->groups->Sync(
+      req.group_id, req.generation_id, req.member_id, std::move(assignments), GroupClock::now(),
+      [send = Deferred(Reserve()), corr, version](SyncResult r) {
+        SyncGroupResponse resp{r.error, std::move(r.assignment)};
+        send(Frame(corr, [&](std::string* out) { EncodeSyncGroup(resp, version, out); }));
+      });
   return true;
 }
 
@@ -162,18 +159,16 @@ bool KafkaSession::HandleOffsetCommit(const RequestHeader& h, std::string_view b
   const int32_t corr = h.correlation_id;
   const int16_t version = h.api_version;
   // Answered once the commit is durable (at once when nothing is stored).
-  ctx_->offsets->Commit(req.group_id, std::move(entries),
-                        [send = Deferred(Reserve()), resp, stored = std::move(stored), corr,
-                         version](Status st) {
-                          if (!st.ok()) {
-                            for (auto [t, p] : stored) {
-                              resp->topics[t].partitions[p].error = ErrorFromStatus(st);
-                            }
-                          }
-                          send(Frame(corr, [&](std::string* out) {
-                            EncodeOffsetCommit(*resp, version, out);
-                          }));
-                        });
+  ctx_->offsets->Commit(
+      req.group_id, std::move(entries),
+      [send = Deferred(Reserve()), resp, stored = std::move(stored), corr, version](Status st) {
+        if (!st.ok()) {
+          for (auto [t, p] : stored) {
+            resp->topics[t].partitions[p].error = ErrorFromStatus(st);
+          }
+        }
+        send(Frame(corr, [&](std::string* out) { EncodeOffsetCommit(*resp, version, out); }));
+      });
   return true;
 }
 
@@ -233,9 +228,8 @@ bool KafkaSession::HandleDescribeGroups(const RequestHeader& h, std::string_view
     g.protocol_type = std::move(d.protocol_type);
     g.protocol = std::move(d.protocol);
     for (auto& m : d.members) {
-      g.members.push_back({std::move(m.member_id), std::move(m.client_id),
-                           std::move(m.client_host), std::move(m.metadata),
-                           std::move(m.assignment)});
+      g.members.push_back({std::move(m.member_id), std::move(m.client_id), std::move(m.client_host),
+                           std::move(m.metadata), std::move(m.assignment)});
     }
   }
   Respond(Reserve(), h, false,

@@ -30,8 +30,7 @@ std::string OffsetStore::EncodeValue(const CommittedOffset& v) {
   Encoder e(&out);
   e.Int16(kValueVersion);
   e.Int64(v.offset);
-  e.NullableString(v.metadata ? std::optional<std::string_view>(*v.metadata) : std::nullopt,
-                   false);
+  e.NullableString(v.metadata ? std::optional<std::string_view>(*v.metadata) : std::nullopt, false);
   e.Int64(v.commit_time_ms);
   return out;
 }
@@ -99,8 +98,7 @@ Status OffsetStore::Load() {
       }
       CommittedOffset v;
       if (!DecodeValue(*r.value, &v)) {
-        return Status::Corruption("kafka offsets: bad value at offset " +
-                                  std::to_string(r.offset));
+        return Status::Corruption("kafka offsets: bad value at offset " + std::to_string(r.offset));
       }
       offsets_[std::move(k)] = std::move(v);
     }
@@ -129,18 +127,18 @@ void OffsetStore::Commit(std::string_view group, std::vector<OffsetCommitEntry> 
     records[i].key = keys[i];
     records[i].value = values[i];
   }
-  producer_->AppendAsync(
-      0, records,
-      [this, group = std::string(group), entries = std::move(entries),
-       done = std::move(done)](Result<int64_t> base) mutable {
-        if (base.ok()) {
-          std::lock_guard lock(mu_);
-          for (OffsetCommitEntry& e : entries) {
-            offsets_[Key(group, std::move(e.topic), e.partition)] = std::move(e.value);
-          }
-        }
-        done(base.ok() ? Status::OK() : base.status());
-      });
+  producer_->AppendAsync(0, records,
+                         [this, group = std::string(group), entries = std::move(entries),
+                          done = std::move(done)](Result<int64_t> base) mutable {
+                           if (base.ok()) {
+                             std::lock_guard lock(mu_);
+                             for (OffsetCommitEntry& e : entries) {
+                               offsets_[Key(group, std::move(e.topic), e.partition)] =
+                                   std::move(e.value);
+                             }
+                           }
+                           done(base.ok() ? Status::OK() : base.status());
+                         });
 }
 
 std::optional<CommittedOffset> OffsetStore::Fetch(std::string_view group, std::string_view topic,

@@ -65,8 +65,7 @@ class OffsetStore {
   using CommitCallback = std::function<void(Status)>;
   // Appends every entry in one batch; `done` once durable (or failed: then
   // nothing of it is applied).
-  void Commit(std::string_view group, std::vector<OffsetCommitEntry> entries,
-              CommitCallback done);
+  void Commit(std::string_view group, std::vector<OffsetCommitEntry> entries, CommitCallback done);
 
   // nullopt: nothing committed.
   std::optional<CommittedOffset> Fetch(std::string_view group, std::string_view topic,
