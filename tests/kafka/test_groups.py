@@ -522,3 +522,73 @@ def test_offsets_topic_is_internal(kafka):
     _, body = r.response()
     assert b"__runnel.kafka_offsets" in body  # by name it is there, with its one partition
     r.close()
+
+
+def test_acknowledged_commits_survive_kill9_of_the_broker_under_load(start_kafka):
+    """Commits stream in (pipelined, standalone) while the broker is killed:
+    after the restart every partition holds at least its last acknowledged
+    offset and never more than the last one sent."""
+    s = start_kafka()
+    create_topic(s.bootstrap, "load", 4)
+    r = Raw(s.port, timeout=20)
+    sent = {p: 0 for p in range(4)}
+    acked = {p: 0 for p in range(4)}
+    inflight = []  # (corr, {partition: offset}) in request order
+    lock = threading.Lock()
+
+    def reader():
+        try:
+            while True:
+                corr, body = r.response()
+                with lock:
+                    want, offsets = inflight.pop(0)
+                assert corr == want
+                b = Body(body)
+                b.take(">i"), b.str()
+                errors = [(b.take(">i"), b.take(">h")) for _ in range(b.take(">i"))]
+                assert all(e == 0 for _, e in errors), errors
+                with lock:
+                    for p, o in offsets.items():
+                        acked[p] = max(acked[p], o)
+        except (ConnectionError, OSError):
+            return
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    corr = 0
+
+    def commit():
+        nonlocal corr
+        corr += 1
+        offsets = {p: sent[p] + 1 + p for p in range(4)}
+        with lock:
+            inflight.append((corr, offsets))
+        r.send(request(8, 2, corr, offset_commit_v2(
+            "load-g", -1, "", "load", [(p, o, f"m{o}") for p, o in offsets.items()])))
+        sent.update(offsets)
+
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        commit()
+        if corr % 8 == 0:
+            time.sleep(0.005)
+    for _ in range(300):  # a burst still in flight when the broker dies
+        commit()
+    s.proc.kill9()
+    s.proc.wait(10)
+    s.stopped = True
+    t.join(10)
+    r.close()
+    with lock:
+        last_acked = dict(acked)
+    assert min(last_acked.values()) > 0, "no commit was acknowledged before the kill"
+
+    s = start_kafka(data_dir=s.data_dir)
+    r = Raw(s.port, timeout=20)
+    b = call(r, 9, 1, 1, offset_fetch_v1("load-g", "load", [0, 1, 2, 3]))
+    b.take(">i"), b.str(), b.take(">i")
+    for _ in range(4):
+        p, off, md, err = b.take(">i"), b.take(">q"), b.str(), b.take(">h")
+        assert err == 0 and md == f"m{off}"
+        assert last_acked[p] <= off <= sent[p], (p, last_acked[p], off, sent[p])
+    r.close()
