@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <optional>
 
 namespace runnel::kafka {
@@ -278,6 +279,37 @@ TEST_F(GroupCoordinatorTest, PendingMemberThatNeverRejoinsIsForgotten) {
   std::string a = NewMemberId();
   Advance(10001);
   EXPECT_EQ((*Join(a))->error, ErrorCode::kUnknownMemberId);
+}
+
+TEST(GroupCoordinatorTimerTest, TheTimerThreadEndsTheInitialDelayAndExpiresSessions) {
+  GroupSettings s;
+  s.initial_rebalance_delay_ms = 50;
+  s.min_session_timeout_ms = 100;
+  GroupCoordinator c(s);
+  c.Start();
+  std::promise<JoinResult> joined;
+  JoinRequest r;
+  r.group_id = "g";
+  r.client_id = "c";
+  r.session_timeout_ms = 200;
+  r.rebalance_timeout_ms = 1000;
+  r.protocol_type = "consumer";
+  r.protocols = {{"range", ""}};
+  const auto start = GroupClock::now();
+  c.Join(r, start, [&](JoinResult res) { joined.set_value(std::move(res)); });
+  auto f = joined.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  JoinResult res = f.get();
+  EXPECT_EQ(res.generation_id, 1);
+  EXPECT_GE(GroupClock::now() - start, std::chrono::milliseconds(50));
+  // Never syncs nor heartbeats: removed after its 200 ms session, and the
+  // group (no member left) goes back to Empty.
+  const auto deadline = GroupClock::now() + std::chrono::seconds(5);
+  while (c.Describe("g").state != GroupState::kEmpty && GroupClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(c.Describe("g").state, GroupState::kEmpty);
+  EXPECT_EQ(c.Heartbeat("g", 1, res.member_id, GroupClock::now()), ErrorCode::kUnknownMemberId);
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
 #include "protocol/kafka/offset_store.h"
 
 #include "protocol/kafka/wire.h"
-
-#include <chrono>
+#include "util/clock.h"
 
 namespace runnel::kafka {
 namespace {
@@ -111,9 +110,7 @@ void OffsetStore::Commit(std::string_view group, std::vector<OffsetCommitEntry> 
     done(Status::OK());
     return;
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = WallMillis();
   std::vector<std::string> keys, values;
   keys.reserve(entries.size());
   values.reserve(entries.size());
