@@ -592,3 +592,36 @@ def test_acknowledged_commits_survive_kill9_of_the_broker_under_load(start_kafka
         assert err == 0 and md == f"m{off}"
         assert last_acked[p] <= off <= sent[p], (p, last_acked[p], off, sent[p])
     r.close()
+
+
+def test_kafka_python_admin_lists_and_describes_groups(kafka):
+    from kafka import KafkaConsumer
+    from kafka.admin import KafkaAdminClient
+    create_topic(kafka.bootstrap, "kpadm", 3)
+    produce(kafka.bootstrap, "kpadm", [b"x%d" % i for i in range(6)], 3)
+    c = KafkaConsumer("kpadm", bootstrap_servers=kafka.bootstrap, group_id="kpadm-g",
+                      auto_offset_reset="earliest", enable_auto_commit=False,
+                      session_timeout_ms=6000, heartbeat_interval_ms=500)
+    got = 0
+    deadline = time.monotonic() + 20
+    while got < 6 and time.monotonic() < deadline:
+        got += sum(len(v) for v in c.poll(200).values())
+    assert got == 6
+    c.commit()
+    a = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        # ListGroups v2, DescribeGroups v3 and OffsetFetch with null topics.
+        assert ("kpadm-g", "consumer") in a.list_consumer_groups()
+        described = {g.group: g for g in a.describe_consumer_groups(["kpadm-g", "nosuch"])}
+        g = described["kpadm-g"]
+        assert (g.error_code, g.state, g.protocol_type, g.protocol) == (0, "Stable", "consumer",
+                                                                         "range")
+        (m,) = g.members
+        assert m.client_host == "/127.0.0.1" and m.member_metadata.subscription == ["kpadm"]
+        assert m.member_assignment.assignment == [("kpadm", [0, 1, 2])]
+        assert described["nosuch"].state == "Dead" and described["nosuch"].members == []
+        offsets = a.list_consumer_group_offsets("kpadm-g")
+        assert {tp.partition: om.offset for tp, om in offsets.items()} == {0: 2, 1: 2, 2: 2}
+    finally:
+        c.close()
+        a.close()
