@@ -592,6 +592,8 @@ def test_acknowledged_commits_survive_kill9_of_the_broker_under_load(start_kafka
         assert err == 0 and md == f"m{off}"
         assert last_acked[p] <= off <= sent[p], (p, last_acked[p], off, sent[p])
     r.close()
+    s.stop()
+    s.runnel.verify(s.data_dir)  # the offsets topic is a sound log after the kill
 
 
 def test_kafka_python_admin_lists_and_describes_groups(kafka):
