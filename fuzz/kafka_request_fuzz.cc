@@ -14,6 +14,7 @@
 
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/frame.h"
+#include "protocol/kafka/group_messages.h"
 #include "protocol/kafka/messages.h"
 #include "protocol/kafka/wire.h"
 #include "storage/batch_format.h"
@@ -69,6 +70,41 @@ void Decode(std::string_view frame) {
     case 10: {
       FindCoordinatorRequest r;
       (void)DecodeFindCoordinator(body, v, &r);
+      break;
+    }
+    case 8: {
+      OffsetCommitRequest r;
+      (void)DecodeOffsetCommit(body, v, &r);
+      break;
+    }
+    case 9: {
+      OffsetFetchRequest r;
+      (void)DecodeOffsetFetch(body, v, &r);
+      break;
+    }
+    case 11: {
+      JoinGroupRequest r;
+      (void)DecodeJoinGroup(body, v, &r);
+      break;
+    }
+    case 12: {
+      HeartbeatRequest r;
+      (void)DecodeHeartbeat(body, v, &r);
+      break;
+    }
+    case 13: {
+      LeaveGroupRequest r;
+      (void)DecodeLeaveGroup(body, v, &r);
+      break;
+    }
+    case 14: {
+      SyncGroupRequest r;
+      (void)DecodeSyncGroup(body, v, &r);
+      break;
+    }
+    case 15: {
+      DescribeGroupsRequest r;
+      (void)DecodeDescribeGroups(body, v, &r);
       break;
     }
     case 19: {

@@ -194,13 +194,19 @@ Status ServerConfig::LoadFile(const std::string& path) {
   if (const toml::table* k = root["kafka"].as_table()) {
     st = CheckKeys(*k, path, "kafka.",
                    {"listen", "advertised_host", "advertised_port", "auto_create_topics",
-                    "max_request_bytes"});
+                    "max_request_bytes", "group_initial_rebalance_delay_ms",
+                    "group_min_session_timeout_ms", "group_max_session_timeout_ms"});
     if (!st.ok()) return st;
     std::string listen;
-    for (Status s : {Get(*k, path, "listen", &listen),
-                     Get(*k, path, "advertised_host", &kafka_advertised_host),
-                     Get(*k, path, "advertised_port", &kafka_advertised_port),
-                     Get(*k, path, "max_request_bytes", &kafka_max_request_bytes)}) {
+    for (Status s :
+         {Get(*k, path, "listen", &listen),
+          Get(*k, path, "advertised_host", &kafka_advertised_host),
+          Get(*k, path, "advertised_port", &kafka_advertised_port),
+          Get(*k, path, "max_request_bytes", &kafka_max_request_bytes),
+          Get(*k, path, "group_initial_rebalance_delay_ms",
+              &kafka_group_initial_rebalance_delay_ms),
+          Get(*k, path, "group_min_session_timeout_ms", &kafka_group_min_session_timeout_ms),
+          Get(*k, path, "group_max_session_timeout_ms", &kafka_group_max_session_timeout_ms)}) {
       if (!s.ok()) return s;
     }
     if (const toml::node* n = k->get("auto_create_topics")) {
@@ -275,6 +281,17 @@ Status ServerConfig::Validate() const {
   }
   if (kafka_max_request_bytes < 1024 || kafka_max_request_bytes > (1LL << 30)) {
     return Status::InvalidArgument("kafka max_request_bytes must be 1024..1073741824");
+  }
+  if (kafka_group_initial_rebalance_delay_ms < 0 ||
+      kafka_group_initial_rebalance_delay_ms > 300000) {
+    return Status::InvalidArgument("kafka group_initial_rebalance_delay_ms must be 0..300000");
+  }
+  if (kafka_group_min_session_timeout_ms < 1 ||
+      kafka_group_min_session_timeout_ms > kafka_group_max_session_timeout_ms ||
+      kafka_group_max_session_timeout_ms > 86400000) {
+    return Status::InvalidArgument(
+        "kafka group session timeouts must satisfy 1 <= group_min_session_timeout_ms <= "
+        "group_max_session_timeout_ms <= 86400000");
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!kLevels.count(log_level)) {

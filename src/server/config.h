@@ -7,6 +7,8 @@
 //   [resp]  listen = "127.0.0.1:6379"   tls_listen = ""
 //   [kafka] listen = "127.0.0.1:9092" (or "off")  advertised_host = ""  advertised_port = 0
 //           auto_create_topics = true  max_request_bytes = 104857600
+//           group_initial_rebalance_delay_ms = 300
+//           group_min_session_timeout_ms = 6000  group_max_session_timeout_ms = 1800000
 //   [tls]   cert = ""  key = ""  ca = ""
 //   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
@@ -72,6 +74,11 @@ struct ServerConfig {
   int64_t kafka_advertised_port = 0;  // 0: the bound port
   bool kafka_auto_create_topics = true;
   int64_t kafka_max_request_bytes = 104857600;  // Kafka's socket.request.max.bytes
+  // Consumer groups (Kafka's group.initial.rebalance.delay.ms, 3000 there,
+  // and group.min/max.session.timeout.ms).
+  int64_t kafka_group_initial_rebalance_delay_ms = 300;
+  int64_t kafka_group_min_session_timeout_ms = 6000;
+  int64_t kafka_group_max_session_timeout_ms = 1800000;
   std::string tls_cert, tls_key, tls_ca;
 
   int64_t max_clients = 10000;

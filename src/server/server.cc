@@ -144,6 +144,15 @@ Status Server::Start() {
     };
     kafka_->auto_create_topics = config_.kafka_auto_create_topics;
     kafka_->max_request_bytes = static_cast<size_t>(config_.kafka_max_request_bytes);
+    kafka::GroupSettings gs;
+    gs.initial_rebalance_delay_ms =
+        static_cast<int32_t>(config_.kafka_group_initial_rebalance_delay_ms);
+    gs.min_session_timeout_ms = static_cast<int32_t>(config_.kafka_group_min_session_timeout_ms);
+    gs.max_session_timeout_ms = static_cast<int32_t>(config_.kafka_group_max_session_timeout_ms);
+    // Committed offsets follow the server's fsync policy, like the records
+    // they point into (docs/protocols/kafka.md "Consumer groups").
+    st = kafka_->StartGroups(gs, config_.fsync);
+    if (!st.ok()) return st;
     kafka::KafkaContext* kctx = kafka_.get();
     st = AddListener("kafka", config_.kafka, /*tls=*/false, [kctx](net::Connection& c) {
       return std::make_unique<kafka::KafkaSession>(c, kctx);

@@ -7,11 +7,19 @@ namespace {
 
 // Versions: reference/kafka.md §4.1. With Fetch 11 in range kafka-python
 // 2.0.2 infers broker 2.3.0 and then uses Produce 7, Fetch 4, ListOffsets 1,
-// Metadata 1, FindCoordinator 0 — all inside these ranges.
+// Metadata 1, FindCoordinator 0, JoinGroup 2, SyncGroup/Heartbeat/LeaveGroup
+// 1, OffsetCommit 2, OffsetFetch 1 — all inside these ranges. The group APIs
+// stop below their first flexible version (librdkafka 2.0.2 then uses
+// JoinGroup 5, SyncGroup 3, Heartbeat 3, LeaveGroup 1, OffsetCommit 7,
+// OffsetFetch 5); OffsetCommit starts at 2, the oldest either client sends.
 constexpr ApiRange kApis[] = {
     {ApiKey::kProduce, 3, 7, 9},         {ApiKey::kFetch, 4, 11, 12},
     {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
-    {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kApiVersions, 0, 3, 3},
+    {ApiKey::kOffsetCommit, 2, 7, 8},    {ApiKey::kOffsetFetch, 1, 5, 6},
+    {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kJoinGroup, 0, 5, 6},
+    {ApiKey::kHeartbeat, 0, 3, 4},       {ApiKey::kLeaveGroup, 0, 1, 4},
+    {ApiKey::kSyncGroup, 0, 3, 4},       {ApiKey::kDescribeGroups, 0, 3, 5},
+    {ApiKey::kListGroups, 0, 2, 3},      {ApiKey::kApiVersions, 0, 3, 3},
     {ApiKey::kCreateTopics, 0, 4, 5},    {ApiKey::kDeleteTopics, 0, 1, 4},
 };
 

@@ -1,8 +1,9 @@
 // The Kafka APIs runnel serves and the versions it advertises in
 // ApiVersions (reference/kafka.md §4.1; docs/protocols/kafka.md). Only what
 // is in kApis is advertised, and a request for anything else closes the
-// connection (except ApiVersions, KIP-511). Phase 2 adds the group,
-// idempotence and SASL APIs here as their handlers land.
+// connection (except ApiVersions, KIP-511). The group APIs are served at
+// their last non-flexible versions; phase 2 adds idempotence and SASL here
+// as their handlers land.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,15 @@ enum class ApiKey : int16_t {
   kFetch = 1,
   kListOffsets = 2,
   kMetadata = 3,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
   kFindCoordinator = 10,
+  kJoinGroup = 11,
+  kHeartbeat = 12,
+  kLeaveGroup = 13,
+  kSyncGroup = 14,
+  kDescribeGroups = 15,
+  kListGroups = 16,
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
@@ -39,7 +48,15 @@ enum class ErrorCode : int16_t {
   kMessageTooLarge = 10,
   kInvalidTopic = 17,
   kRecordListTooLarge = 18,
+  kOffsetMetadataTooLarge = 12,
+  kCoordinatorNotAvailable = 15,
   kInvalidRequiredAcks = 21,
+  kIllegalGeneration = 22,
+  kInconsistentGroupProtocol = 23,
+  kInvalidGroupId = 24,
+  kUnknownMemberId = 25,
+  kInvalidSessionTimeout = 26,
+  kRebalanceInProgress = 27,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
@@ -50,6 +67,7 @@ enum class ErrorCode : int16_t {
   kTransactionalIdAuthorizationFailed = 53,
   kKafkaStorageError = 56,
   kUnsupportedCompressionType = 76,
+  kMemberIdRequired = 79,
   kInvalidRecord = 87,
 };
 

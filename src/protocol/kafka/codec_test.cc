@@ -2,11 +2,14 @@
 // few request/response bodies against hand-made bytes.
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/frame.h"
+#include "protocol/kafka/group_messages.h"
 #include "protocol/kafka/messages.h"
 #include "protocol/kafka/names.h"
 #include "protocol/kafka/wire.h"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 
 namespace runnel::kafka {
 namespace {
@@ -102,9 +105,77 @@ TEST(KafkaApiTest, AdvertisedRangesAreThePlannedOnes) {
   EXPECT_EQ(produce->min, 3);
   EXPECT_EQ(produce->max, 7);
   EXPECT_EQ(FindApi(1)->max, 11);
-  EXPECT_EQ(FindApi(11), nullptr);  // JoinGroup: phase 2
   EXPECT_TRUE(IsFlexible(*FindApi(18), 3));
   EXPECT_FALSE(IsFlexible(*FindApi(3), 4));
+  // The group APIs at the versions both clients use, none flexible.
+  for (auto [key, min, max] : {std::tuple{8, 2, 7},
+                               {9, 1, 5},
+                               {11, 0, 5},
+                               {12, 0, 3},
+                               {13, 0, 1},
+                               {14, 0, 3},
+                               {15, 0, 3},
+                               {16, 0, 2}}) {
+    const ApiRange* a = FindApi(static_cast<int16_t>(key));
+    ASSERT_NE(a, nullptr) << key;
+    EXPECT_EQ(a->min, min) << key;
+    EXPECT_EQ(a->max, max) << key;
+    EXPECT_FALSE(IsFlexible(*a, a->max)) << key;
+  }
+  EXPECT_EQ(FindApi(22), nullptr);  // InitProducerId: phase 2
+}
+
+TEST(KafkaGroupMessagesTest, JoinGroupV5DecodesAndV0AnswersWithoutThrottle) {
+  std::string body;
+  Encoder e(&body);
+  e.String("grp", false);
+  e.Int32(6000);
+  e.Int32(300000);
+  e.String("", false);
+  e.NullableString(std::nullopt, false);  // group_instance_id (v5)
+  e.String("consumer", false);
+  e.ArrayCount(2, false);
+  e.String("range", false);
+  e.Bytes(std::string_view("md"), false);
+  e.String("roundrobin", false);
+  e.Bytes(std::nullopt, false);
+  JoinGroupRequest r;
+  ASSERT_TRUE(DecodeJoinGroup(body, 5, &r));
+  EXPECT_EQ(r.group_id, "grp");
+  EXPECT_EQ(r.rebalance_timeout_ms, 300000);
+  ASSERT_EQ(r.protocols.size(), 2u);
+  EXPECT_EQ(r.protocols[0].metadata, "md");
+  EXPECT_EQ(r.protocols[1].name, "roundrobin");
+  JoinGroupRequest truncated;
+  EXPECT_FALSE(DecodeJoinGroup(body.substr(0, body.size() - 1), 5, &truncated));
+
+  JoinGroupResponse resp;
+  resp.error = ErrorCode::kMemberIdRequired;
+  resp.member_id = "m";
+  std::string v0;
+  EncodeJoinGroup(resp, 0, &v0);
+  EXPECT_EQ(v0,
+            std::string("\x00\x4f\xff\xff\xff\xff\x00\x00\x00\x00\x00\x01m\x00\x00\x00\x00", 17));
+}
+
+TEST(KafkaGroupMessagesTest, OffsetFetchV1NeedsTopicsAndV2NullMeansAll) {
+  std::string body;
+  Encoder e(&body);
+  e.String("g", false);
+  e.ArrayCount(-1, false);
+  OffsetFetchRequest r1, r2;
+  EXPECT_FALSE(DecodeOffsetFetch(body, 1, &r1));
+  ASSERT_TRUE(DecodeOffsetFetch(body, 2, &r2));
+  EXPECT_FALSE(r2.topics.has_value());
+  OffsetFetchResponse resp;
+  resp.topics.push_back({"t", {{0, 5, std::string("x"), ErrorCode::kNone}}});
+  std::string v5;
+  EncodeOffsetFetch(resp, 5, &v5);
+  // throttle, [topic "t" [0, 5, epoch -1, "x", 0]], group error 0
+  EXPECT_EQ(v5, std::string("\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01t\x00\x00\x00\x01"
+                            "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x05\xff\xff\xff\xff"
+                            "\x00\x01x\x00\x00\x00\x00",
+                            38));
 }
 
 TEST(KafkaMessagesTest, ApiVersionsV3IsFlexibleAndV0IsNot) {

@@ -154,8 +154,7 @@ bool KafkaSession::HandleFindCoordinator(const RequestHeader& h, std::string_vie
   FindCoordinatorRequest req;
   if (!DecodeFindCoordinator(body, h.api_version, &req)) return false;
   FindCoordinatorResponse r;
-  // Single node: the coordinator of every group is this broker (the group
-  // APIs themselves are phase 2).
+  // Single node: the coordinator of every group (key type 0) is this broker.
   r.error = req.key_type == 0 || req.key_type == 1 ? ErrorCode::kNone : ErrorCode::kInvalidRequest;
   r.node_id = ctx_->node_id;
   r.host = ctx_->advertised_host;

@@ -14,7 +14,21 @@ KafkaContext::KafkaContext(Log* log_in, net::IoPool* pool_in) : log(log_in), poo
       [this](std::string_view topic, int32_t partition) { waiters.Notify(topic, partition); });
 }
 
-KafkaContext::~KafkaContext() { log->SetAppendListener(nullptr); }
+KafkaContext::~KafkaContext() {
+  log->SetAppendListener(nullptr);
+  groups.reset();   // stops the timer thread; parked answers are dropped
+  offsets.reset();  // flushes: every commit callback has run
+}
+
+Status KafkaContext::StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync) {
+  auto store = OffsetStore::Open(log, offsets_fsync);
+  if (!store.ok()) return store.status();
+  offsets = std::move(*store);
+  groups = std::make_unique<GroupCoordinator>(settings);
+  for (const std::string& g : offsets->Groups()) groups->AddEmptyGroup(g);
+  groups->Start();
+  return Status::OK();
+}
 
 void KafkaContext::CloseAll(std::chrono::milliseconds timeout) {
   {
@@ -161,6 +175,22 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleCreateTopics(h, body);
     case ApiKey::kDeleteTopics:
       return HandleDeleteTopics(h, body);
+    case ApiKey::kJoinGroup:
+      return HandleJoinGroup(h, body);
+    case ApiKey::kSyncGroup:
+      return HandleSyncGroup(h, body);
+    case ApiKey::kHeartbeat:
+      return HandleHeartbeat(h, body);
+    case ApiKey::kLeaveGroup:
+      return HandleLeaveGroup(h, body);
+    case ApiKey::kOffsetCommit:
+      return HandleOffsetCommit(h, body);
+    case ApiKey::kOffsetFetch:
+      return HandleOffsetFetch(h, body);
+    case ApiKey::kListGroups:
+      return HandleListGroups(h, body);
+    case ApiKey::kDescribeGroups:
+      return HandleDescribeGroups(h, body);
   }
   return false;
 }

@@ -3,14 +3,18 @@
 //
 // Per wake-up every whole request frame buffered is decoded and run. Each
 // request that gets an answer takes a slot in order; a request answered
-// later (Produce after its durability point, a long-polling Fetch) keeps its
-// slot while later requests run, and answers go out strictly in request
-// order, as Kafka's one-request-at-a-time-per-connection guarantees.
+// later (Produce and OffsetCommit after their durability point, a
+// long-polling Fetch, a JoinGroup held until the join phase ends, a follower's
+// SyncGroup waiting for the leader's) keeps its slot while later requests
+// run, and answers go out strictly in request order, as Kafka's
+// one-request-at-a-time-per-connection guarantees.
 // Produce with acks=0 takes no slot: no answer is ever sent for it.
 //
-// Completions from storage writer threads, wake-ups from FetchWaiters and
-// timers are posted to this io thread holding the connection alive; once
-// OnClose has run they do nothing.
+// Completions from storage writer threads, the group coordinator (another
+// io thread or its timer thread), wake-ups from FetchWaiters and timers are
+// posted to this io thread (holding the connection alive, or — group
+// answers — only a weak reference to it); once OnClose has run they do
+// nothing.
 //
 // Closing: a frame that cannot be framed (negative, over the limit), an
 // undecodable header or body, an unknown API key or a version not
@@ -26,7 +30,9 @@
 #include "net/session.h"
 #include "protocol/kafka/fetch_waiters.h"
 #include "protocol/kafka/frame.h"
+#include "protocol/kafka/group_coordinator.h"
 #include "protocol/kafka/messages.h"
+#include "protocol/kafka/offset_store.h"
 
 #include "runnel/log.h"
 #include "runnel/options.h"
@@ -48,7 +54,8 @@ namespace runnel::kafka {
 
 // What every Kafka session of a server shares. Owned by the server; outlives
 // every session. Construction registers the Log's append listener (to wake
-// FetchWaiters); destruction removes it.
+// FetchWaiters); destruction removes it, stops the group coordinator and
+// flushes the offset store.
 struct KafkaContext {
   KafkaContext(Log* log, net::IoPool* pool);
   ~KafkaContext();
@@ -88,6 +95,15 @@ struct KafkaContext {
   // so no session outlives the Log its readers and producers belong to.
   void CloseAll(std::chrono::milliseconds timeout);
   size_t sessions();
+
+  // Opens the offset store (creating `__runnel.kafka_offsets` with
+  // `offsets_fsync` if needed, loading every commit), makes an Empty group
+  // of every group that has commits, and starts the coordinator's timer.
+  // Before the first session.
+  Status StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync);
+  // Set by StartGroups; shared by every session (see their class comments).
+  std::unique_ptr<OffsetStore> offsets;
+  std::unique_ptr<GroupCoordinator> groups;
 
  private:
   friend class KafkaSession;
@@ -130,6 +146,19 @@ class KafkaSession final : public net::Session {
   bool HandleFindCoordinator(const RequestHeader& h, std::string_view body);
   bool HandleCreateTopics(const RequestHeader& h, std::string_view body);
   bool HandleDeleteTopics(const RequestHeader& h, std::string_view body);
+  bool HandleJoinGroup(const RequestHeader& h, std::string_view body);
+  bool HandleSyncGroup(const RequestHeader& h, std::string_view body);
+  bool HandleHeartbeat(const RequestHeader& h, std::string_view body);
+  bool HandleLeaveGroup(const RequestHeader& h, std::string_view body);
+  bool HandleOffsetCommit(const RequestHeader& h, std::string_view body);
+  bool HandleOffsetFetch(const RequestHeader& h, std::string_view body);
+  bool HandleListGroups(const RequestHeader& h, std::string_view body);
+  bool HandleDescribeGroups(const RequestHeader& h, std::string_view body);
+
+  // For an answer completed on any thread: the returned function posts the
+  // whole response frame to this io thread, where it fills `slot` — unless
+  // the connection has closed by then (it holds only a weak reference).
+  std::function<void(std::string)> Deferred(uint64_t slot);
 
   void RunFetch(const std::shared_ptr<FetchOp>& op);
   void WakeFetch(const std::shared_ptr<FetchOp>& op);
