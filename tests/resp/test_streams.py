@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from resp.resp_client import Error, Map, NULL, NULL_ARRAY, NULL_BULK
+from resp.resp_client import Error, Map, NULL, NULL_ARRAY, NULL_BULK, encode
 
 BAD_ID = b"ERR Invalid stream ID specified as stream command argument"
 NOT_GREATER = b"ERR The ID specified in XADD is equal or smaller than the target stream top item"
@@ -151,6 +151,42 @@ def test_pipelined_appends_reply_in_order_and_are_read_back(server, resp):
             assert reply == n  # its own appends are seen
         else:
             assert reply == b"PONG"
+
+
+def test_one_write_of_mixed_xadds_answers_each_as_redis_would(server, resp):
+    """Pipelined XADDs to one key go to the log as one append (PendingAdds);
+    each still gets its own ID or error, in order, interleaved with other
+    keys, options, errors and commands that read the stream."""
+    c = server.client(resp)
+    cmds = [
+        ("XADD", "m", "5-0", "f", "a"),
+        ("XADD", "m", "6-0", "f", "b"),
+        ("XADD", "m", "6-0", "f", "dup"),          # not greater: this one only fails
+        ("XADD", "m", "7-*", "f", "c"),
+        ("XADD", "other", "1-0", "f", "x"),       # another key between
+        ("XADD", "m", "0-0", "f", "zero"),        # error
+        ("XADD", "m", "NOMKSTREAM", "8-0", "f", "d"),  # other options: its own batch
+        ("XADD", "nokey", "NOMKSTREAM", "*", "f", "e"),
+        ("XADD", "m", "MAXLEN", "=", "3", "9-0", "f", "e"),
+        ("XADD", "m", "MAXLEN", "=", "3", "10-0", "f", "f"),
+        ("XLEN", "m"),                             # sees every append before it
+        ("XADD", "m", "MAXLEN", "~", "2", "11-0", "f", "g"),  # `~`: trimmed per XADD
+        ("XRANGE", "m", "-", "+"),
+    ]
+    c.send_raw(b"".join(encode(*cmd) for cmd in cmds))
+    out = [c.read(timeout=30) for _ in cmds]
+    assert out[0] == b"5-0" and out[1] == b"6-0"
+    assert isinstance(out[2], Error) and out[2] == NOT_GREATER
+    assert out[3] == b"7-0"
+    assert out[4] == b"1-0"
+    assert isinstance(out[5], Error) and b"greater than 0-0" in out[5]
+    assert out[6] == b"8-0"
+    assert out[7] == (NULL_BULK if resp == 2 else NULL)
+    assert out[8] == b"9-0" and out[9] == b"10-0"
+    assert out[10] == 3
+    assert out[11] == b"11-0"
+    assert ids(out[12]) == [b"10-0", b"11-0"]  # runnel trims `~` exactly (documented)
+    assert c.call("EXISTS", "nokey") == 0
 
 
 def test_keys_scan_del_and_dbsize_skip_internal_topics(server):

@@ -475,56 +475,97 @@ std::optional<StreamInfo> StreamStore::Info(std::string_view key) {
 void StreamStore::Add(std::string_view key, bool nomkstream, const AddIdSpec& spec,
                       std::span<const std::string_view> fields, const TrimSpec& trim,
                       AddDone done) {
+  const AddRequest request{spec, fields};
+  AddBatch(key, nomkstream, trim, std::span<const AddRequest>(&request, 1),
+           [done = std::move(done)](std::vector<AddResult> results) {
+             done(std::move(results[0].outcome), results[0].id);
+           });
+}
+
+void StreamStore::AddBatch(std::string_view key, bool nomkstream, const TrimSpec& trim,
+                           std::span<const AddRequest> requests, AddBatchDone done) {
+  std::vector<AddResult> results(requests.size());
+  auto fail_all = [&](Outcome o) {
+    for (AddResult& r : results) r.outcome = o;
+    done(std::move(results));
+  };
   auto g = Get(key, !nomkstream);
-  if (!g.ok()) return done(StorageError(g.status()), {});
+  if (!g.ok()) return fail_all(StorageError(g.status()));
   std::shared_ptr<Stream> s = *g;
-  if (!s) return done({StreamError::kNoKey, {}}, {});
+  if (!s) return fail_all({StreamError::kNoKey, {}});
   std::lock_guard lock(s->mu);
-  if (s->assigned_last.IsMax()) return done({StreamError::kExhausted, {}}, {});
-  AddIdError err;
   const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
-  auto id = NextAddId(spec, s->assigned_last, now, &err);
-  if (!id) {
-    switch (err) {
-      case AddIdError::kZero:
-        return done({StreamError::kIdZero, {}}, {});
-      case AddIdError::kExhausted:
-        return done({StreamError::kExhausted, {}}, {});
-      default:
-        return done({StreamError::kIdNotGreater, {}}, {});
+  // Reserved up front: the record views point into the encoded entries.
+  std::vector<EncodedEntry> encoded;
+  encoded.reserve(requests.size());
+  std::vector<size_t> appended;  // indexes of the requests that got an ID
+  appended.reserve(requests.size());
+  const size_t max_bytes = static_cast<size_t>(s->producer->max_message_bytes());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (s->assigned_last.IsMax()) {
+      results[i].outcome = {StreamError::kExhausted, {}};
+      continue;
     }
+    AddIdError err;
+    auto id = NextAddId(requests[i].id, s->assigned_last, now, &err);
+    if (!id) {
+      results[i].outcome = {err == AddIdError::kZero        ? StreamError::kIdZero
+                            : err == AddIdError::kExhausted ? StreamError::kExhausted
+                                                            : StreamError::kIdNotGreater,
+                            {}};
+      continue;
+    }
+    EncodedEntry& enc = encoded.emplace_back();
+    EncodeEntry(*id, requests[i].fields, &enc);
+    if (EncodedRecordBytes(enc.record) > max_bytes) {
+      encoded.pop_back();
+      results[i].outcome = {StreamError::kTooLarge, {}};
+      continue;
+    }
+    s->assigned_last = *id;
+    results[i].id = *id;
+    appended.push_back(i);
   }
-  EncodedEntry enc;
-  EncodeEntry(*id, fields, &enc);
-  if (EncodedRecordBytes(enc.record) > static_cast<size_t>(s->producer->max_message_bytes())) {
-    return done({StreamError::kTooLarge, {}}, {});
-  }
-  s->assigned_last = *id;
-  const StreamId new_id = *id;
+  if (appended.empty()) return done(std::move(results));
+  std::vector<RecordView> records;
+  records.reserve(encoded.size());
+  for (const EncodedEntry& e : encoded) records.push_back(e.record);
   s->producer->AppendAsync(
-      0, std::span<const RecordView>(&enc.record, 1),
-      [this, s, new_id, trim, done = std::move(done)](Result<int64_t> r) mutable {
-        if (!r.ok()) return done(StorageError(r.status()), {});
+      0, records,
+      [this, s, trim, results = std::move(results), appended = std::move(appended),
+       done = std::move(done)](Result<int64_t> base) mutable {
+        if (!base.ok()) {
+          for (size_t i : appended) results[i].outcome = StorageError(base.status());
+          return done(std::move(results));
+        }
         std::vector<std::function<void()>> wake;
         int64_t evicted = 0;
         {
           std::lock_guard lock(s->mu);
-          CommitLocked(*s, *r, new_id);
+          for (size_t k = 0; k < appended.size(); ++k) {
+            CommitLocked(*s, *base + static_cast<int64_t>(k), results[appended[k]].id);
+          }
           wake = TakeWakeableLocked(*s);
           if (trim.kind != TrimSpec::Kind::kNone && !s->dead) {
             auto n = TrimLocked(*s, trim);
             evicted = n.ok() ? *n : 0;
             if (evicted > 0) {
-              // The reply waits for the trim to be durable too.
+              // The replies wait for the trim to be durable too.
               AppendMeta(s->name, "1 T " + std::to_string(s->start),
-                         [done, new_id](Outcome o) { done(std::move(o), new_id); });
+                         [results = std::move(results), appended = std::move(appended),
+                          done = std::move(done)](Outcome o) mutable {
+                           if (!o.ok()) {
+                             for (size_t i : appended) results[i].outcome = o;
+                           }
+                           done(std::move(results));
+                         });
             }
           }
         }
         for (auto& w : wake) w();
-        if (evicted == 0) done({}, new_id);
+        if (evicted == 0) done(std::move(results));
       });
 }
 

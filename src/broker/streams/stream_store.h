@@ -94,6 +94,7 @@ struct TrimSpec {
   int64_t maxlen = 0;
   StreamId minid;
   int64_t limit = -1;  // -1: none given (10000 with `~`, unlimited with `=`)
+  bool operator==(const TrimSpec&) const = default;
 };
 
 struct StreamInfo {
@@ -153,6 +154,27 @@ class StreamStore {
   // before this returns. `nomkstream` and a missing key: kNoKey, nothing made.
   void Add(std::string_view key, bool nomkstream, const AddIdSpec& id,
            std::span<const std::string_view> fields, const TrimSpec& trim, AddDone done);
+
+  // Pipelined XADDs to one key as one append: each request gets its own ID
+  // (or its own error) in order, exactly as that many Add calls would, but
+  // the stream is locked once, the entries go to the log as one append and
+  // `done` runs once, with one result per request, when they are durable.
+  // `trim` (applied once, after all of them) must be exact and unlimited
+  // or none: the same end state as trimming after each (see BatchableTrim).
+  struct AddRequest {
+    AddIdSpec id;
+    std::span<const std::string_view> fields;
+  };
+  struct AddResult {
+    Outcome outcome;
+    StreamId id;
+  };
+  using AddBatchDone = std::function<void(std::vector<AddResult>)>;
+  void AddBatch(std::string_view key, bool nomkstream, const TrimSpec& trim,
+                std::span<const AddRequest> requests, AddBatchDone done);
+  static bool BatchableTrim(const TrimSpec& t) {
+    return t.kind == TrimSpec::Kind::kNone || (!t.approx && t.limit < 0);
+  }
   // PUBLISH to a durable topic: a record with a null key and the payload as
   // value. Returns false (nothing done) when `topic` is not a durable topic.
   // A name a `durable` rule matches is created first if missing.

@@ -160,16 +160,73 @@ void RespSession::XAdd(Command argv) {
   if (spec->kind == streams::AddIdSpec::Kind::kExplicit && spec->id.IsZero()) {
     return ReplyError("ERR The ID specified in XADD must be greater than 0-0");
   }
-  Completion done = Later(/*append=*/true);
-  const Protocol p = protocol_;
-  ctx_->streams->Add(argv[1], a.nomkstream, *spec, argv.subspan(id_pos + 1), a.trim,
-                     [done, p](streams::Outcome o, StreamId id) {
-                       done(Encode(p, [&](RespWriter& w) {
-                         if (o.error == StreamError::kNoKey) return w.Null();
-                         if (!o.ok()) return w.Error(ErrorFor(o));
-                         w.Bulk(id.ToString());
-                       }));
-                     });
+  // Queued (see PendingAdds): joins the XADDs before it when they go to the
+  // same key with the same options.
+  PendingAdds& q = pending_adds_;
+  const bool batchable = streams::StreamStore::BatchableTrim(a.trim);
+  if (!q.empty() && (q.key != argv[1] || q.nomkstream != a.nomkstream || !(q.trim == a.trim))) {
+    FlushAdds();
+  }
+  if (q.empty()) {
+    q.key.assign(argv[1]);
+    q.nomkstream = a.nomkstream;
+    q.trim = a.trim;
+  }
+  q.ids.push_back(*spec);
+  q.first_field.push_back(static_cast<uint32_t>(q.fields.size()));
+  for (std::string_view f : argv.subspan(id_pos + 1)) {
+    q.fields.emplace_back(q.arena.size(), f.size());
+    q.arena.append(f);
+  }
+  ++inflight_appends_;
+  q.slots.emplace_back(replies_.Reserve(), /*suppressed=*/reply_mode_ != ReplyMode::kOn);
+  if (!batchable) FlushAdds();  // `~` or LIMIT trims once per XADD, as Redis
+}
+
+void RespSession::FlushAdds() {
+  PendingAdds q = std::move(pending_adds_);
+  pending_adds_ = PendingAdds();
+  if (q.empty()) return;
+  std::vector<std::string_view> views;
+  views.reserve(q.fields.size());
+  for (auto [offset, length] : q.fields) views.emplace_back(q.arena.data() + offset, length);
+  std::vector<streams::StreamStore::AddRequest> requests;
+  requests.reserve(q.ids.size());
+  for (size_t i = 0; i < q.ids.size(); ++i) {
+    const size_t begin = q.first_field[i];
+    const size_t end = i + 1 < q.ids.size() ? q.first_field[i + 1] : views.size();
+    requests.push_back({q.ids[i], std::span<const std::string_view>(views).subspan(begin, end - begin)});
+  }
+  // One post back to this thread for the whole batch; replies are encoded
+  // there, not on the storage thread every append waits behind.
+  ctx_->streams->AddBatch(
+      q.key, q.nomkstream, q.trim, requests,
+      [post = broker_.post(), thread = thread_, alive = alive_, p = protocol_,
+       slots = std::move(q.slots)](std::vector<streams::StreamStore::AddResult> results) mutable {
+        post(thread, [alive, p, slots = std::move(slots), results = std::move(results)] {
+          if (RespSession* s = *alive) s->FillAddReplies(slots, results, p);
+        });
+      });
+}
+
+void RespSession::FillAddReplies(const std::vector<std::pair<uint64_t, bool>>& slots,
+                                 const std::vector<streams::StreamStore::AddResult>& results,
+                                 Protocol protocol) {
+  if (conn_.closed()) return;
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const auto& [seq, suppressed] = slots[i];
+    const streams::Outcome& o = results[i].outcome;
+    std::string bytes;
+    if (!suppressed) {
+      bytes = Encode(protocol, [&](RespWriter& w) {
+        if (o.error == StreamError::kNoKey) return w.Null();
+        if (!o.ok()) return w.Error(ErrorFor(o));
+        w.Bulk(results[i].id.ToString());
+      });
+    }
+    PlaceReply(seq, std::move(bytes), /*append=*/true);
+  }
+  AfterReplies();
 }
 
 namespace {

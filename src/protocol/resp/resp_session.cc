@@ -131,6 +131,7 @@ size_t RespSession::Process(std::string_view input, size_t* need_at_least) {
         rerun_current_ = false;
         batch_.clear();
         deferred_.append(input.substr(pos + r.consumed));
+        FlushAdds();  // (already empty: the pausing command flushed them)
         *need_at_least = 0;
         return input.size();
       }
@@ -152,6 +153,7 @@ size_t RespSession::Process(std::string_view input, size_t* need_at_least) {
     // Stopped after one command while limited: go on with the rest.
     if (!limited || r.consumed == 0 || r.need_at_least != 0 || pos == input.size()) break;
   }
+  FlushAdds();
   *need_at_least = r.need_at_least > 0 ? r.need_at_least : 0;
   return pos;
 }
@@ -210,13 +212,22 @@ RespSession::Completion RespSession::Later(bool append) {
 
 void RespSession::FillReply(uint64_t seq, std::string bytes, bool append) {
   if (conn_.closed()) return;
+  PlaceReply(seq, std::move(bytes), append);
+  AfterReplies();
+}
+
+void RespSession::PlaceReply(uint64_t seq, std::string bytes, bool append) {
   size_t moved = 0;
   replies_.Fill(seq, std::move(bytes), [&](std::string&& b) {
     moved += b.size();
     conn_.out().Append(b);
   });
   broker_.stats().net_output_bytes.fetch_add(moved, std::memory_order_relaxed);
-  if (append && --inflight_appends_ == 0 && waiting_appends_) {
+  if (append) --inflight_appends_;
+}
+
+void RespSession::AfterReplies() {
+  if (inflight_appends_ == 0 && waiting_appends_) {
     waiting_appends_ = false;
     paused_ = false;
     RunDeferred(/*from_input=*/false);
@@ -253,6 +264,11 @@ void RespSession::Execute(Command argv) {
     reply_mode_ = ReplyMode::kOn;
   }
   const CommandSpec* spec = FindCommand(argv[0]);
+  // Queued XADDs go to the store before anything else runs (so a command
+  // that waits for this connection's appends cannot wait for them forever).
+  if (!pending_adds_.empty() && (spec == nullptr || spec->handler != &RespSession::XAdd)) {
+    FlushAdds();
+  }
   if (spec == nullptr) {
     ReplyError(UnknownCommandError(argv));
     return;

@@ -37,6 +37,7 @@
 #pragma once
 
 #include "broker/broker.h"
+#include "broker/streams/stream_store.h"
 #include "net/connection.h"
 #include "net/session.h"
 #include "protocol/resp/reply_queue.h"
@@ -46,6 +47,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,11 +58,6 @@
 namespace runnel {
 class Log;
 }
-namespace runnel::broker::streams {
-class StreamStore;
-}
-#include "broker/streams/stream_id.h"
-#include <functional>
 
 namespace runnel::resp {
 
@@ -178,6 +175,31 @@ class RespSession final : public net::Session, public broker::LocalClient {
   };
   Completion Later(bool append);
   void FillReply(uint64_t seq, std::string bytes, bool append);
+  // FillReply's two halves, for a batch of replies that arrive together.
+  void PlaceReply(uint64_t seq, std::string bytes, bool append);
+  void AfterReplies();
+
+  // Pipelined XADDs to one key (commands_stream.cc): queued while the
+  // input's next command is another XADD to that key with the same options,
+  // then handed to the store as one append (StreamStore::AddBatch) by
+  // FlushAdds — before any other command runs and when the input is used
+  // up. Each XADD takes its reply slot when it is read, so replies keep
+  // command order.
+  struct PendingAdds {
+    std::string key;
+    bool nomkstream = false;
+    broker::streams::TrimSpec trim;
+    std::vector<broker::streams::AddIdSpec> ids;
+    std::vector<uint32_t> first_field;       // per XADD, into fields
+    std::vector<std::pair<size_t, size_t>> fields;  // offset, length in arena
+    std::string arena;
+    std::vector<std::pair<uint64_t, bool>> slots;  // reply seq, suppressed
+    bool empty() const { return ids.empty(); }
+  };
+  void FlushAdds();
+  void FillAddReplies(const std::vector<std::pair<uint64_t, bool>>& slots,
+                      const std::vector<broker::streams::StreamStore::AddResult>& results,
+                      Protocol protocol);
 
   // XREAD BLOCK (commands_stream.cc).
   struct Blocked {
@@ -275,6 +297,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
   bool waiting_appends_ = false;  // paused_ until inflight_appends_ is 0
   bool rerun_current_ = false;    // the pausing command runs again on resume
   std::string deferred_;          // input kept while paused (or a partial command)
+  PendingAdds pending_adds_;
   std::optional<Blocked> blocked_;
   uint64_t block_generation_ = 0;
 
