@@ -78,7 +78,8 @@ Status ServerConfig::LoadFile(const std::string& path) {
   }
   Status st = CheckKeys(
       root, path, "",
-      {"data", "threads", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits"});
+      {"data", "threads", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits",
+       "storage"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
@@ -159,6 +160,10 @@ Status ServerConfig::LoadFile(const std::string& path) {
       if (!s.ok()) return s;
     }
   }
+  if (const toml::table* s = root["storage"].as_table()) {
+    if (!(st = CheckKeys(*s, path, "storage.", {"steward_interval_ms"})).ok()) return st;
+    if (!(st = Get(*s, path, "steward_interval_ms", &steward_interval_ms)).ok()) return st;
+  }
   return Validate();
 }
 
@@ -167,6 +172,9 @@ Status ServerConfig::Validate() const {
   if (threads < 0 || threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (max_clients < 1) return Status::InvalidArgument("max_clients must be >= 1");
   if (timeout_seconds < 0) return Status::InvalidArgument("timeout must be >= 0");
+  if (steward_interval_ms < 0) {
+    return Status::InvalidArgument("storage.steward_interval_ms must be >= 0 (0 = off)");
+  }
   if (tls_handshake_timeout_ms < 1) {
     return Status::InvalidArgument("tls_handshake_timeout_ms must be >= 1");
   }

@@ -12,6 +12,7 @@
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
 //            pubsub_hard = 33554432  pubsub_soft = 8388608  pubsub_soft_seconds = 60
 //            tls_handshake_timeout_ms = 10000
+//   [storage] steward_interval_ms = 60000 (0 = no background steward)
 #pragma once
 
 #include "runnel/options.h"
@@ -62,6 +63,9 @@ struct ServerConfig {
   int64_t proto_max_bulk_len = 512LL << 20;
   int64_t max_multibulk_len = 1 << 20;
   OutputLimit pubsub_limit{32ULL << 20, 8ULL << 20, 60};
+  // Time between background steward passes (retention, compaction, freeing
+  // segments below each partition's log start); 0 = none.
+  int64_t steward_interval_ms = 60000;
 
   // Reads a TOML file over the current values. Unknown keys are errors
   // (a typo must not silently keep a default).

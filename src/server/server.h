@@ -37,6 +37,8 @@ struct KafkaContext;
 
 namespace runnel::server {
 
+class StewardLoop;
+
 class Server {
  public:
   explicit Server(ServerConfig config);
@@ -66,6 +68,7 @@ class Server {
   ServerConfig config_;
   std::unique_ptr<Log> log_;
   std::unique_ptr<broker::streams::StreamStore> streams_;  // before log_ is closed
+  std::unique_ptr<StewardLoop> steward_;                   // stopped before log_ is closed
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<resp::RespContext> resp_;

@@ -17,11 +17,11 @@
 // under fsync interval/never), so that new records are never hidden.
 #pragma once
 
+#include "runnel/status.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "runnel/status.h"
 
 namespace runnel {
 class Env;

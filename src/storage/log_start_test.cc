@@ -1,16 +1,17 @@
 // The log start offset: Log::DeleteRecordsBefore, readers, the steward.
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <filesystem>
-
-#include "runnel/log.h"
 #include "storage/data_dir.h"
 #include "storage/log_start_file.h"
 #include "storage/test_util.h"
 #include "storage/verify.h"
 #include "util/env.h"
+
+#include "runnel/log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace runnel {
 namespace {
@@ -39,8 +40,8 @@ std::vector<int64_t> SegmentBases(const std::string& data, const std::string& to
   std::vector<int64_t> out;
   const std::string dir = storage::PartitionDir(storage::TopicDir(data, topic), 0);
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    auto base = storage::ParseSegmentFileName(e.path().filename().string(),
-                                              storage::SegmentFileKind::kLog);
+    auto base =
+        storage::ParseSegmentFileName(e.path().filename().string(), storage::SegmentFileKind::kLog);
     if (base) out.push_back(*base);
   }
   std::sort(out.begin(), out.end());

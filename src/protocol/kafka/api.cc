@@ -13,6 +13,7 @@ constexpr ApiRange kApis[] = {
     {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
     {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kApiVersions, 0, 3, 3},
     {ApiKey::kCreateTopics, 0, 4, 5},    {ApiKey::kDeleteTopics, 0, 1, 4},
+    {ApiKey::kDeleteRecords, 0, 1, 2},
 };
 
 }  // namespace

@@ -54,6 +54,8 @@ ErrorCode ErrorFromStatus(const Status& st) {
       return ErrorCode::kRequestTimedOut;
     case StatusCode::kNotSupported:
       return ErrorCode::kUnsupportedCompressionType;
+    case StatusCode::kOutOfRange:
+      return ErrorCode::kOffsetOutOfRange;
     default:  // kIoError, kNoSpace, kReadOnly, kBusy, kClosed
       return ErrorCode::kKafkaStorageError;
   }
@@ -161,6 +163,8 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleCreateTopics(h, body);
     case ApiKey::kDeleteTopics:
       return HandleDeleteTopics(h, body);
+    case ApiKey::kDeleteRecords:
+      return HandleDeleteRecords(h, body);
   }
   return false;
 }

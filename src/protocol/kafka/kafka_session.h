@@ -115,6 +115,7 @@ class KafkaSession final : public net::Session {
   bool HandleFindCoordinator(const RequestHeader& h, std::string_view body);
   bool HandleCreateTopics(const RequestHeader& h, std::string_view body);
   bool HandleDeleteTopics(const RequestHeader& h, std::string_view body);
+  bool HandleDeleteRecords(const RequestHeader& h, std::string_view body);  // handle_delete_records.cc
 
   void RunFetch(const std::shared_ptr<FetchOp>& op);
   void WakeFetch(const std::shared_ptr<FetchOp>& op);
