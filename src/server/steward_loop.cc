@@ -24,11 +24,6 @@ void StewardLoop::Stop() {
   cv_.notify_all();
 }
 
-int64_t StewardLoop::passes() const {
-  std::lock_guard lock(mu_);
-  return passes_;
-}
-
 void StewardLoop::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
@@ -45,7 +40,6 @@ void StewardLoop::Run() {
                         .count());
     }
     lock.lock();
-    ++passes_;
   }
 }
 

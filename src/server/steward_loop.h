@@ -31,17 +31,15 @@ class StewardLoop {
   StewardLoop& operator=(const StewardLoop&) = delete;
 
   void Stop();
-  int64_t passes() const;
 
  private:
   void Run();
 
   Log* const log_;
   const std::chrono::milliseconds interval_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  int64_t passes_ = 0;
   std::thread thread_;
 };
 

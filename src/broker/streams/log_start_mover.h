@@ -53,22 +53,19 @@ class LogStartMover {
   void Forget(const std::string& topic);
   // Waits until every raise asked before the call has been applied (tests).
   void Flush();
-  // Raises applied so far (tests, INFO).
-  int64_t applied() const;
 
  private:
   void Run();
 
   Log* const log_;
   std::mutex run_mu_;  // held while one raise runs
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_map<std::string, uint64_t> tokens_;  // guarded by mu_
   std::map<std::string, int64_t> pending_;            // guarded by mu_
   bool stopping_ = false;
   bool running_ = false;  // a batch is being applied
   uint64_t flush_waiters_ = 0;
-  int64_t applied_ = 0;
   std::condition_variable idle_cv_;
   std::thread thread_;
 };
