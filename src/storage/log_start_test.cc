@@ -4,6 +4,7 @@
 #include "storage/test_util.h"
 #include "storage/verify.h"
 #include "util/env.h"
+#include "util/fault_injection_env.h"
 
 #include "runnel/log.h"
 
@@ -250,6 +251,76 @@ TEST(LogStartTest, FileFormatRoundTripsAndRejectsDamage) {
     EXPECT_TRUE(storage::DecodeLogStart(bad, &v).Is(StatusCode::kCorruption)) << i;
   }
   EXPECT_TRUE(storage::DecodeLogStart(enc.substr(0, 19), &v).Is(StatusCode::kCorruption));
+}
+
+TEST(LogStartTest, SurvivesPowerLoss) {
+  TempDir tmp;
+  FaultInjectionEnv env;
+  Options options;
+  options.env = &env;
+  {
+    auto log = std::move(*Log::Open(tmp.path(), options));
+    TopicConfig c = SmallSegments();
+    c.fsync.policy = FsyncPolicy::kAlways;
+    ASSERT_TRUE(log->CreateTopic("t", c).ok());
+    Fill(log.get(), "t", 30);
+    ASSERT_EQ(*log->DeleteRecordsBefore("t", 0, 12), 12);
+  }
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  auto log = std::move(*Log::Open(tmp.path(), options));
+  EXPECT_EQ(log->DescribeTopic("t")->partitions[0].start_offset, 12);
+  auto all = ReadAll(log.get(), "t");
+  ASSERT_EQ(all.size(), 18u);
+  EXPECT_EQ(all.front().offset, 12);
+  EXPECT_TRUE(storage::VerifyDirectory(&env, tmp.path())->clean());
+}
+
+TEST(LogStartTest, AFailedSyncLeavesTheOldStartAndARetryWorks) {
+  TempDir tmp;
+  FaultInjectionEnv env;
+  Options options;
+  options.env = &env;
+  auto log = std::move(*Log::Open(tmp.path(), options));
+  ASSERT_TRUE(log->CreateTopic("t", SmallSegments()).ok());
+  Fill(log.get(), "t", 20);
+  ASSERT_EQ(*log->DeleteRecordsBefore("t", 0, 5), 5);
+  env.SetSyncError(StatusCode::kIoError);
+  auto failed = log->DeleteRecordsBefore("t", 0, 9);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(failed.status().Is(StatusCode::kIoError)) << failed.status().ToString();
+  env.ClearErrors();
+  EXPECT_EQ(log->DescribeTopic("t")->partitions[0].start_offset, 5);
+  EXPECT_EQ(ReadAll(log.get(), "t").front().offset, 5);
+  EXPECT_EQ(*log->DeleteRecordsBefore("t", 0, 9), 9);
+  EXPECT_EQ(ReadAll(log.get(), "t").front().offset, 9);
+}
+
+// Under fsync=never the log may lose records that the (synced) log start
+// already passed: the offsets are assigned again and the new records must
+// not be hidden.
+TEST(LogStartTest, ALogThatLostItsTailLowersItSoNewRecordsAreSeen) {
+  TempDir tmp;
+  FaultInjectionEnv env;
+  Options options;
+  options.env = &env;
+  {
+    auto log = std::move(*Log::Open(tmp.path(), options));
+    ASSERT_TRUE(log->CreateTopic("t", SmallSegments()).ok());  // fsync never
+    Fill(log.get(), "t", 30);
+    ASSERT_EQ(*log->DeleteRecordsBefore("t", 0, 30), 30);  // everything
+  }
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  auto log = std::move(*Log::Open(tmp.path(), options));
+  auto info = log->DescribeTopic("t");
+  ASSERT_TRUE(info.ok());
+  const int64_t end = info->partitions[0].end_offset;
+  ASSERT_LT(end, 30);  // at least the active segment's appends were never synced
+  EXPECT_EQ(info->partitions[0].start_offset, end);
+  Fill(log.get(), "t", 5);  // the writer's first load notices
+  auto all = ReadAll(log.get(), "t");
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all.front().offset, end);
+  EXPECT_EQ(log->DescribeTopic("t")->partitions[0].start_offset, end);
 }
 
 // The other process: this test binary run again (a fresh exec, not a fork
