@@ -33,6 +33,8 @@
 //    received; order violations = a message older than one already seen.
 #include "cli/bench_pubsub.h"
 
+#include "cli/bench_sender.h"
+
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/latency_histogram.h"
@@ -59,8 +61,6 @@ namespace runnel::cli {
 namespace {
 
 constexpr const char* kVerb = "bench pubsub";
-constexpr size_t kReadChunk = 256 * 1024;
-constexpr int64_t kDrainNs = 1'000'000'000;  // wait for in-flight deliveries / replies
 constexpr auto kSetupTimeout = std::chrono::seconds(10);
 
 struct PubsubFlags {
@@ -80,47 +80,8 @@ struct PubsubFlags {
   bool json = false;
 };
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-int64_t CpuNs(int who) {
-  rusage ru;
-  getrusage(who, &ru);
-  auto ns = [](const timeval& tv) {
-    return int64_t{tv.tv_sec} * 1'000'000'000 + tv.tv_usec * 1000;
-  };
-  return ns(ru.ru_utime) + ns(ru.ru_stime);
-}
-
 std::string ChannelName(int c) { return "bench." + std::to_string(c) + ".x"; }
 std::string PatternName(int c) { return "bench." + std::to_string(c) + ".*"; }
-
-// Reads for all of a thread's connections go through one large buffer;
-// each connection keeps only the bytes of its unfinished last frame. So a
-// thousand idle subscribers cost a thousand short strings, not a thousand
-// 256 KiB buffers.
-class ReadScratch {
- public:
-  // Reads once from `conn` and sets `*data` to `partial` followed by the new
-  // bytes. Returns what Read() returned (bytes, 0 or -1).
-  int64_t Read(RespConnection& conn, const std::string& partial, std::string_view* data) {
-    const size_t k = partial.size();
-    // Reading at least as much as is held makes a huge frame cost O(size)
-    // copies in total, not O(size^2 / chunk).
-    const size_t chunk = std::max(kReadChunk, k);
-    if (buf_.size() < k + chunk) buf_.resize(k + chunk);
-    memcpy(buf_.data(), partial.data(), k);
-    const int64_t n = conn.Read(buf_.data() + k, chunk);
-    if (n > 0) *data = std::string_view(buf_.data(), k + static_cast<size_t>(n));
-    return n;
-  }
-
- private:
-  std::vector<char> buf_;
-};
 
 // ---- Subscribers ----------------------------------------------------------------
 
@@ -156,7 +117,7 @@ class SubscriberLoop {
 
   void Run(SubscriberStats* stats) {
     stats_ = stats;
-    const int64_t cpu0 = CpuNs(RUSAGE_THREAD);
+    const int64_t cpu0 = BenchCpuNs(RUSAGE_THREAD);
     const int ep = epoll_create1(EPOLL_CLOEXEC);
     for (size_t i = 0; i < subs_.size(); ++i) {
       epoll_event ev{};
@@ -168,7 +129,7 @@ class SubscriberLoop {
       if (!s.partial.empty()) {
         const std::string early = std::move(s.partial);
         size_t used = 0;
-        Parse(s, early, NowNs(), &used);
+        Parse(s, early, BenchNowNs(), &used);
         s.partial.assign(early, used);
       }
     }
@@ -185,11 +146,11 @@ class SubscriberLoop {
       }
       if (shared_.publish_done.load(std::memory_order_acquire)) {
         if (stats_->delivered >= shared_.expected.load()) break;
-        if (NowNs() - shared_.publish_end_ns.load() > kDrainNs) break;
+        if (BenchNowNs() - shared_.publish_end_ns.load() > kBenchDrainNs) break;
       }
     }
     close(ep);
-    stats_->cpu_ns = CpuNs(RUSAGE_THREAD) - cpu0;
+    stats_->cpu_ns = BenchCpuNs(RUSAGE_THREAD) - cpu0;
   }
 
  private:
@@ -203,7 +164,7 @@ class SubscriberLoop {
       }
       if (n == 0) return true;
       size_t used = 0;
-      if (!Parse(s, data, NowNs(), &used)) return false;
+      if (!Parse(s, data, BenchNowNs(), &used)) return false;
       s.partial.assign(data.substr(used));
       // Once per wake-up is fair to the other connections, but bytes
       // OpenSSL already holds would not wake us again.
@@ -270,288 +231,7 @@ class SubscriberLoop {
   ReadScratch scratch_;
 };
 
-// ---- Publishers -----------------------------------------------------------------
-
-struct Publisher {
-  std::unique_ptr<RespConnection> conn;
-  uint32_t id = 0;
-  std::string message;  // one whole PUBLISH command; the stamp is patched in
-  size_t stamp_at = 0;  // offset of the payload in `message`
-  std::string out;      // bytes to write; [out_pos, size) not yet written
-  size_t out_pos = 0;
-  uint32_t watched = 0;  // the epoll events registered for it
-  bool dirty = false;    // listed for this loop turn's FlushAll
-  std::string partial;   // an unfinished reply (see ReadScratch)
-  int64_t in_flight = 0;
-  uint64_t sent = 0;  // sequence numbers used (1..sent)
-  int64_t acked = 0;
-  int64_t receivers = 0;  // sum of PUBLISH replies
-};
-
-struct PublisherStats {
-  int64_t start_ns = 0;
-  int64_t end_ns = 0;  // the last reply
-  int64_t acked = 0;
-  int64_t receivers = 0;
-  int64_t errors = 0;
-  int64_t max_lag_ns = 0;  // --rate: how far sending fell behind the schedule
-  int64_t cpu_ns = 0;
-  std::string error;
-};
-
-class PublisherLoop {
- public:
-  PublisherLoop(const PubsubFlags& f, std::vector<Publisher>* pubs)
-      : f_(f), pubs_(*pubs), budget_(f.messages > 0 ? f.messages : INT64_MAX) {}
-
-  void Run(PublisherStats* stats) {
-    stats_ = stats;
-    const int64_t cpu0 = CpuNs(RUSAGE_THREAD);
-    ep_ = epoll_create1(EPOLL_CLOEXEC);
-    for (size_t i = 0; i < pubs_.size(); ++i) {
-      pubs_[i].watched = Wanted(pubs_[i]);
-      Watch(i, EPOLL_CTL_ADD, pubs_[i].watched);
-    }
-    stats_->start_ns = NowNs();
-    stop_at_ = stats_->start_ns + static_cast<int64_t>(f_.seconds * 1e9);
-    if (f_.rate > 0) {
-      interval_ns_ = 1e9 / f_.rate;
-      SendDue(stats_->start_ns);
-    } else {
-      for (Publisher& p : pubs_) TopUp(p);
-    }
-    FlushAll();
-    std::vector<epoll_event> events(pubs_.size());
-    int64_t now = stats_->start_ns;
-    while (stats_->error.empty()) {
-      if (!stopping_ && (now >= stop_at_ || budget_ == 0)) {
-        stopping_ = true;
-        for (Publisher& p : pubs_) MarkDirty(p);  // --rate: now wait for replies
-        FlushAll();
-      }
-      if (stopping_ && InFlight() == 0) break;
-      if (stopping_ && now - std::max(stop_at_, last_reply_ns_) > kDrainNs) {
-        stats_->error = "publisher: no reply to " + std::to_string(InFlight()) +
-                        " PUBLISH commands within 1 s after the run";
-        break;
-      }
-      // Sleep until a reply, the next scheduled message or the end, in
-      // nanoseconds: a millisecond timeout would bunch --rate sends up.
-      int64_t wake = now + 10'000'000;
-      if (!stopping_) {
-        wake = std::min(wake, stop_at_);
-        if (next_due_ns_ > 0) wake = std::min(wake, next_due_ns_);
-      }
-      const int n = Wait(events, std::max<int64_t>(wake - now, 0));
-      now = NowNs();
-      for (int i = 0; i < n; ++i) {
-        Publisher& p = pubs_[events[static_cast<size_t>(i)].data.u64];
-        const uint32_t ready = events[static_cast<size_t>(i)].events;
-        if ((ready & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !ReadReplies(p)) break;
-        if (f_.rate == 0 && !stopping_) TopUp(p);
-        if (f_.rate > 0 || (ready & EPOLLOUT)) MarkDirty(p);
-      }
-      if (f_.rate > 0 && !stopping_) SendDue(now);
-      FlushAll();
-    }
-    stats_->end_ns = last_reply_ns_ > 0 ? last_reply_ns_ : NowNs();
-    for (const Publisher& p : pubs_) {
-      stats_->acked += p.acked;
-      stats_->receivers += p.receivers;
-    }
-    close(ep_);
-    stats_->cpu_ns = CpuNs(RUSAGE_THREAD) - cpu0;
-  }
-
- private:
-  // epoll_pwait2 (Linux 5.11) takes a timespec; older kernels get
-  // epoll_wait's milliseconds, rounded up.
-  int Wait(std::vector<epoll_event>& events, int64_t timeout_ns) {
-    const int max = static_cast<int>(events.size());
-    if (have_pwait2_) {
-      timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
-                  static_cast<long>(timeout_ns % 1'000'000'000)};
-      const int n = epoll_pwait2(ep_, events.data(), max, &ts, nullptr);
-      if (n >= 0 || errno != ENOSYS) return n < 0 ? 0 : n;
-      have_pwait2_ = false;
-    }
-    const int n =
-        epoll_wait(ep_, events.data(), max, static_cast<int>((timeout_ns + 999'999) / 1'000'000));
-    return n < 0 ? 0 : n;
-  }
-
-  void Watch(size_t i, int op, uint32_t events) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.u64 = i;
-    epoll_ctl(ep_, op, pubs_[i].conn->fd(), &ev);
-  }
-
-  int64_t InFlight() const {
-    int64_t n = 0;
-    for (const Publisher& p : pubs_) n += p.in_flight;
-    return n;
-  }
-
-  void MarkDirty(Publisher& p) {
-    if (!p.dirty) {
-      p.dirty = true;
-      dirty_.push_back(&p);
-    }
-  }
-
-  void Append(Publisher& p, int64_t now) {
-    MarkDirty(p);
-    p.out.append(p.message);
-    WriteStamp(p.out.data() + p.out.size() - p.message.size() + p.stamp_at,
-               Stamp{now, p.id, ++p.sent});
-    ++p.in_flight;
-    --budget_;
-  }
-
-  // Closed loop: keep `pipeline` commands in flight.
-  void TopUp(Publisher& p) {
-    const int64_t now = NowNs();
-    while (p.in_flight < f_.pipeline && budget_ > 0) Append(p, now);
-  }
-
-  // The events a publisher waits for. Under --rate replies are not waited
-  // for but picked up just before the publisher's next send (one wake-up per
-  // message instead of two: at 10k msg/s wake-ups are most of the tool's
-  // CPU time), unless it is at --pipeline in flight or the run is ending.
-  uint32_t Wanted(const Publisher& p) const {
-    uint32_t events = 0;
-    if (f_.rate == 0 || stopping_ || p.in_flight >= f_.pipeline) events |= EPOLLIN;
-    if (p.out_pos < p.out.size()) events |= EPOLLOUT;
-    return events;
-  }
-
-  // Open loop: send every message whose time has come (message m is due at
-  // start + m * interval and belongs to publisher m % P) and note when the
-  // next one is due. A publisher already at --pipeline in flight holds the
-  // schedule back until its replies come.
-  void SendDue(int64_t now) {
-    next_due_ns_ = 0;
-    for (;;) {
-      if (budget_ == 0) return;
-      const int64_t due = stats_->start_ns + static_cast<int64_t>(scheduled_ * interval_ns_);
-      if (due >= stop_at_) return;  // a message due at the end is not in the run
-      if (due > now) {
-        next_due_ns_ = due;
-        return;
-      }
-      Publisher& p = pubs_[scheduled_ % pubs_.size()];
-      if (p.in_flight > 0 && !ReadReplies(p)) return;
-      if (p.in_flight >= f_.pipeline) {
-        MarkDirty(p);  // FlushAll makes it wait for replies
-        return;
-      }
-      stats_->max_lag_ns = std::max(stats_->max_lag_ns, now - due);
-      Append(p, now);
-      ++scheduled_;
-    }
-  }
-
-  bool ReadReplies(Publisher& p) {
-    for (;;) {
-      std::string_view data;
-      const int64_t n = scratch_.Read(*p.conn, p.partial, &data);
-      if (n < 0) return Fail("publisher " + std::to_string(p.id) + ": " + p.conn->error());
-      if (n == 0) return true;
-      last_reply_ns_ = NowNs();
-      RespFrame frame;
-      for (;;) {
-        size_t used = 0;
-        const ScanStatus st = ScanFrame(data, &frame, &used);
-        if (st == ScanStatus::kIncomplete) break;
-        if (st == ScanStatus::kError) {
-          return Fail("publisher: the server sent bytes that are not RESP");
-        }
-        data.remove_prefix(used);
-        if (frame.head.type == '>') continue;  // a RESP3 push, not our reply
-        --p.in_flight;
-        if (frame.head.type == ':') {
-          ++p.acked;
-          p.receivers += frame.head.integer;
-        } else {
-          ++stats_->errors;
-          if (stats_->error.empty()) {
-            stats_->error =
-                "PUBLISH: " + (frame.is_error() ? std::string(frame.head.str)
-                                                : "unexpected reply type '" +
-                                                      std::string(1, frame.head.type) + "'");
-          }
-        }
-      }
-      p.partial.assign(data);
-      if (!p.conn->HasBufferedInput()) return true;
-    }
-  }
-
-  // One write per publisher per loop turn; what the socket refuses waits
-  // for EPOLLOUT. Then the publisher's epoll events are brought up to date.
-  void FlushAll() {
-    for (Publisher* p : dirty_) {
-      p->dirty = false;
-      if (p->out_pos < p->out.size()) {
-        const int64_t n = p->conn->Write(p->out.data() + p->out_pos, p->out.size() - p->out_pos);
-        if (n < 0) {
-          Fail("publisher " + std::to_string(p->id) + ": " + p->conn->error());
-          continue;
-        }
-        p->out_pos += static_cast<size_t>(n);
-        if (p->out_pos == p->out.size()) {
-          p->out.clear();
-          p->out_pos = 0;
-        }
-      }
-      const uint32_t wanted = Wanted(*p);
-      if (wanted != p->watched) {
-        p->watched = wanted;
-        Watch(static_cast<size_t>(p - pubs_.data()), EPOLL_CTL_MOD, wanted);
-      }
-    }
-    dirty_.clear();
-  }
-
-  bool Fail(const std::string& why) {
-    if (stats_->error.empty()) stats_->error = why;
-    return false;
-  }
-
-  const PubsubFlags& f_;
-  std::vector<Publisher>& pubs_;
-  PublisherStats* stats_ = nullptr;
-  int ep_ = -1;
-  int64_t budget_;
-  bool stopping_ = false;
-  int64_t last_reply_ns_ = 0;
-  ReadScratch scratch_;
-  double interval_ns_ = 0;
-  uint64_t scheduled_ = 0;
-  int64_t stop_at_ = 0;
-  int64_t next_due_ns_ = 0;  // --rate: when the next message is due (0: none pending)
-  bool have_pwait2_ = true;
-  std::vector<Publisher*> dirty_;
-};
-
 // ---- Setup --------------------------------------------------------------------
-
-Result<std::unique_ptr<RespConnection>> Open(const PubsubFlags& f, const Endpoint& endpoint,
-                                             const std::shared_ptr<TlsContext>& tls,
-                                             Deadline deadline) {
-  auto conn = RespConnection::Connect(endpoint, tls, deadline);
-  if (!conn.ok()) return conn.status();
-  if (f.resp == 3) {
-    RespFrame reply;
-    Status st = (*conn)->Call({"HELLO", "3"}, &reply, deadline);
-    if (!st.ok()) return Status(st.code(), "RESP3 not available: " + st.message());
-    if (reply.head.type != '%') {
-      return Status::NotSupported("HELLO 3 did not switch the connection to RESP3");
-    }
-  }
-  return conn;
-}
 
 // Connects every subscriber and returns once each has its subscription
 // confirmed, so nothing published afterwards can miss it.
@@ -561,7 +241,7 @@ Status SetUpSubscribers(const PubsubFlags& f, const Endpoint& endpoint,
   const size_t feeders = static_cast<size_t>((f.publishers + f.channels - 1) / f.channels);
   const char* verb = f.pattern ? "PSUBSCRIBE" : "SUBSCRIBE";
   for (int i = 0; i < f.subscribers; ++i) {
-    auto conn = Open(f, endpoint, tls, deadline);
+    auto conn = OpenBenchConnection(f.resp, endpoint, tls, deadline);
     if (!conn.ok()) return conn.status();
     const int channel = i % f.channels;
     std::string cmd;
@@ -588,16 +268,15 @@ Status SetUpSubscribers(const PubsubFlags& f, const Endpoint& endpoint,
 
 Status SetUpPublishers(const PubsubFlags& f, const Endpoint& endpoint,
                        const std::shared_ptr<TlsContext>& tls, Deadline deadline,
-                       std::vector<Publisher>* pubs) {
+                       std::vector<Sender>* pubs) {
   const std::string filler(static_cast<size_t>(f.size), 'x');
   for (int j = 0; j < f.publishers; ++j) {
-    auto conn = Open(f, endpoint, tls, deadline);
+    auto conn = OpenBenchConnection(f.resp, endpoint, tls, deadline);
     if (!conn.ok()) return conn.status();
-    Publisher& p = pubs->emplace_back();
+    Sender& p = pubs->emplace_back();
     p.conn = std::move(*conn);
     p.id = static_cast<uint32_t>(j);
-    AppendCommand(&p.message, {"PUBLISH", ChannelName(j % f.channels), filler});
-    p.stamp_at = p.message.size() - 2 - filler.size();
+    SetSenderCommand(&p, {"PUBLISH", ChannelName(j % f.channels), filler}, f.pipeline);
   }
   return Status::OK();
 }
@@ -621,12 +300,6 @@ struct Summary {
   double max_lag_us = 0;
   double cpu_pct = 0, cpu_pub_pct = 0, cpu_sub_pct = 0;
 };
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
 
 void PrintJson(const PubsubFlags& f, const Summary& s) {
   std::string o = "{\"target\":";
@@ -724,7 +397,7 @@ int RunBenchPubsub(const PubsubFlags& f) {
   }
   const Deadline deadline = std::chrono::steady_clock::now() + kSetupTimeout;
   std::vector<Subscriber> subs;
-  std::vector<Publisher> pubs;
+  std::vector<Sender> pubs;
   subs.reserve(static_cast<size_t>(f.subscribers));
   pubs.reserve(static_cast<size_t>(f.publishers));
   Status st = SetUpSubscribers(f, *endpoint, tls, deadline, &subs);
@@ -738,25 +411,26 @@ int RunBenchPubsub(const PubsubFlags& f) {
 
   Shared shared;
   SubscriberStats sub_stats;
-  PublisherStats pub_stats;
-  const int64_t wall0 = NowNs();
-  const int64_t cpu0 = CpuNs(RUSAGE_SELF);
+  SenderStats pub_stats;
+  SenderFlags send{f.pipeline, f.rate, f.seconds, f.messages, ':', "PUBLISH"};
+  const int64_t wall0 = BenchNowNs();
+  const int64_t cpu0 = BenchCpuNs(RUSAGE_SELF);
   SubscriberLoop sub_loop(f, &subs, &shared);
   std::thread sub_thread([&] { sub_loop.Run(&sub_stats); });
-  PublisherLoop(f, &pubs).Run(&pub_stats);
+  SenderLoop(send, &pubs).Run(&pub_stats);
 
   std::vector<int64_t> on_channel(static_cast<size_t>(f.channels), 0);
   for (const Subscriber& s : subs) ++on_channel[static_cast<size_t>(s.channel)];
   int64_t expected = 0;
-  for (const Publisher& p : pubs) {
+  for (const Sender& p : pubs) {
     expected += static_cast<int64_t>(p.sent) * on_channel[p.id % static_cast<uint32_t>(f.channels)];
   }
   shared.expected.store(expected);
-  shared.publish_end_ns.store(NowNs());
+  shared.publish_end_ns.store(BenchNowNs());
   shared.publish_done.store(true, std::memory_order_release);
   sub_thread.join();
-  const int64_t wall = NowNs() - wall0;
-  const int64_t cpu = CpuNs(RUSAGE_SELF) - cpu0;
+  const int64_t wall = BenchNowNs() - wall0;
+  const int64_t cpu = BenchCpuNs(RUSAGE_SELF) - cpu0;
 
   if (!pub_stats.error.empty() || !sub_stats.error.empty()) {
     const std::string& why = pub_stats.error.empty() ? sub_stats.error : pub_stats.error;

@@ -2,10 +2,13 @@
 // load is its own subcommand in its own file:
 //   bench log      the embedded log (bench_log.cc, bench_log_tail.cc)
 //   bench pubsub   a RESP pub/sub server, runnel's or redis-server (bench_pubsub.cc)
+//   bench xadd     Redis Streams appends, runnel's or redis-server (bench_streams.cc)
+//   bench xread    Redis Streams XREAD BLOCK tailing (bench_streams.cc)
 // scripts/bench runs them together with the machine's own limits and prints
 // each result as a ratio to its limit (docs/benchmarks.md).
 #include "cli/bench_log.h"
 #include "cli/bench_pubsub.h"
+#include "cli/bench_streams.h"
 #include "cli/commands.h"
 
 namespace runnel::cli {
@@ -15,6 +18,7 @@ void RegisterBenchCommand(CLI::App& app) {
   bench->require_subcommand(1);
   RegisterBenchLog(bench);
   RegisterBenchPubsub(bench);
+  RegisterBenchStreams(bench);
 }
 
 }  // namespace runnel::cli

@@ -198,6 +198,13 @@ ScanStatus ScanFrame(std::string_view data, RespFrame* frame, size_t* consumed) 
   return ScanStatus::kFrame;
 }
 
+ScanStatus ScanValue(std::string_view data, size_t* pos, RespItem* item) {
+  const char* p = data.data() + *pos;
+  const ScanStatus st = ReadValue(p, data.data() + data.size(), item);
+  if (st == ScanStatus::kFrame) *pos = static_cast<size_t>(p - data.data());
+  return st;
+}
+
 PubSubEvent AsPubSubEvent(const RespFrame& frame) {
   PubSubEvent ev;
   const char type = frame.head.type;

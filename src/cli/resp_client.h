@@ -72,6 +72,12 @@ inline constexpr int64_t kMaxAggregateCount = INT32_MAX;
 // counted in `*consumed`.
 ScanStatus ScanFrame(std::string_view data, RespFrame* frame, size_t* consumed);
 
+// Reads the one value at `data[*pos]`: a string or scalar whole, an
+// aggregate only by its header (`integer` = its count), so a caller can walk
+// a nested reply (XREAD's streams of entries of fields) element by element.
+// Attributes are skipped. On kFrame `*pos` moves past what was read.
+ScanStatus ScanValue(std::string_view data, size_t* pos, RespItem* item);
+
 // What a pub/sub push says (reference/resp.md §3.2), from a RESP2 array or a
 // RESP3 push whose first element names the event.
 enum class PushKind {

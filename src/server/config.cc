@@ -64,7 +64,89 @@ Status CheckKeys(const toml::table& t, const std::string& path, const std::strin
   return Status::OK();
 }
 
+Status GetBool(const toml::table& t, const std::string& path, const char* key,
+               std::optional<bool>* out) {
+  const toml::node* n = t.get(key);
+  if (!n) return Status::OK();
+  auto v = n->value<bool>();
+  if (!v) return Status::InvalidArgument(path + ": setting '" + key + "' has the wrong type");
+  *out = *v;
+  return Status::OK();
+}
+
+Status GetOptionalInt(const toml::table& t, const std::string& path, const char* key,
+                      std::optional<int64_t>* out) {
+  if (!t.get(key)) return Status::OK();
+  int64_t v = 0;
+  Status st = Get(t, path, key, &v);
+  if (st.ok()) *out = v;
+  return st;
+}
+
+// One [[topics]] table.
+Status ParseTopicRule(const toml::table& t, const std::string& path, size_t index,
+                      TopicRuleSpec* rule) {
+  const std::string where = path + ": topics[" + std::to_string(index) + "]";
+  Status st = CheckKeys(t, where, "",
+                        {"pattern", "durable", "fsync", "partitions", "retention_ms",
+                         "retention_bytes", "compact", "delete_retention_ms", "segment_bytes",
+                         "segment_ms", "max_message_bytes"});
+  if (!st.ok()) return st;
+  if (!(st = Get(t, where, "pattern", &rule->pattern)).ok()) return st;
+  if (rule->pattern.empty()) return Status::InvalidArgument(where + ": needs a pattern");
+  std::optional<bool> durable;
+  if (!(st = GetBool(t, where, "durable", &durable)).ok()) return st;
+  rule->durable = durable.value_or(false);
+  if (!(st = GetBool(t, where, "compact", &rule->compact)).ok()) return st;
+  std::string fsync_text;
+  if (!(st = Get(t, where, "fsync", &fsync_text)).ok()) return st;
+  if (!fsync_text.empty()) {
+    auto f = FsyncSpec::Parse(fsync_text);
+    if (!f.ok()) return Status::InvalidArgument(where + ": fsync: " + f.status().message());
+    rule->fsync = *f;
+  }
+  for (auto [key, out] : std::initializer_list<std::pair<const char*, std::optional<int64_t>*>>{
+           {"partitions", &rule->partitions},
+           {"retention_ms", &rule->retention_ms},
+           {"retention_bytes", &rule->retention_bytes},
+           {"delete_retention_ms", &rule->delete_retention_ms},
+           {"segment_bytes", &rule->segment_bytes},
+           {"segment_ms", &rule->segment_ms},
+           {"max_message_bytes", &rule->max_message_bytes}}) {
+    if (!(st = GetOptionalInt(t, where, key, out)).ok()) return st;
+  }
+  if (rule->max_message_bytes && (*rule->max_message_bytes < 1 || *rule->max_message_bytes > INT32_MAX)) {
+    return Status::InvalidArgument(where + ": max_message_bytes out of range");
+  }
+  if (rule->partitions && (*rule->partitions < 1 || *rule->partitions > kMaxPartitions)) {
+    return Status::InvalidArgument(where + ": partitions must be 1.." +
+                                   std::to_string(kMaxPartitions));
+  }
+  st = rule->Apply(TopicConfig{}).Validate();
+  if (!st.ok()) return Status::InvalidArgument(where + ": " + st.message());
+  return Status::OK();
+}
+
 }  // namespace
+
+TopicConfig TopicRuleSpec::Apply(TopicConfig c) const {
+  if (fsync) c.fsync = *fsync;
+  if (partitions) c.partitions = static_cast<int32_t>(*partitions);
+  if (retention_ms) c.retention_ms = *retention_ms;
+  if (retention_bytes) c.retention_bytes = *retention_bytes;
+  if (compact) c.compact = *compact;
+  if (delete_retention_ms) c.delete_retention_ms = *delete_retention_ms;
+  if (segment_bytes) c.segment_bytes = *segment_bytes;
+  if (segment_ms) c.segment_ms = *segment_ms;
+  if (max_message_bytes) c.max_message_bytes = static_cast<int32_t>(*max_message_bytes);
+  return c;
+}
+
+TopicConfig ServerConfig::DefaultTopicConfig() const {
+  TopicConfig c;
+  c.fsync = fsync;
+  return c;
+}
 
 Status ServerConfig::LoadFile(const std::string& path) {
   toml::table root;
@@ -79,7 +161,7 @@ Status ServerConfig::LoadFile(const std::string& path) {
   Status st = CheckKeys(
       root, path, "",
       {"data", "threads", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits",
-       "storage"});
+       "topics", "storage"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
@@ -163,6 +245,18 @@ Status ServerConfig::LoadFile(const std::string& path) {
   if (const toml::table* s = root["storage"].as_table()) {
     if (!(st = CheckKeys(*s, path, "storage.", {"steward_interval_ms"})).ok()) return st;
     if (!(st = Get(*s, path, "steward_interval_ms", &steward_interval_ms)).ok()) return st;
+  }
+  if (const toml::node* topics = root.get("topics")) {
+    const toml::array* rules = topics->as_array();
+    if (!rules) return Status::InvalidArgument(path + ": topics must be an array of tables ([[topics]])");
+    topic_rules.clear();
+    for (size_t i = 0; i < rules->size(); ++i) {
+      const toml::table* t = (*rules)[i].as_table();
+      if (!t) return Status::InvalidArgument(path + ": topics[" + std::to_string(i) + "] is not a table");
+      TopicRuleSpec rule;
+      if (!(st = ParseTopicRule(*t, path, i, &rule)).ok()) return st;
+      topic_rules.push_back(std::move(rule));
+    }
   }
   return Validate();
 }

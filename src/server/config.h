@@ -12,6 +12,9 @@
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
 //            pubsub_hard = 33554432  pubsub_soft = 8388608  pubsub_soft_seconds = 60
 //            tls_handshake_timeout_ms = 10000
+//   [[topics]] pattern = "orders.*"  durable = false  fsync = ""  partitions, retention_ms,
+//              retention_bytes, compact, delete_retention_ms, segment_bytes, segment_ms,
+//              max_message_bytes (each optional; see broker/topic_rules.h)
 //   [storage] steward_interval_ms = 60000 (0 = no background steward)
 #pragma once
 
@@ -19,7 +22,9 @@
 #include "runnel/status.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace runnel::server {
 
@@ -37,6 +42,20 @@ struct OutputLimit {
   uint64_t hard_bytes = 0;  // 0 = none
   uint64_t soft_bytes = 0;
   int64_t soft_seconds = 0;
+};
+
+// One `[[topics]]` table: a glob pattern and the settings it overrides.
+// Applied over the server's default topic config when the server starts
+// (so `--fsync` given as a flag is the base a rule's fsync overrides).
+struct TopicRuleSpec {
+  std::string pattern;
+  bool durable = false;
+  std::optional<FsyncSpec> fsync;
+  std::optional<int64_t> partitions, retention_ms, retention_bytes, delete_retention_ms,
+      segment_bytes, segment_ms, max_message_bytes;
+  std::optional<bool> compact;
+
+  TopicConfig Apply(TopicConfig base) const;
 };
 
 struct ServerConfig {
@@ -63,6 +82,10 @@ struct ServerConfig {
   int64_t proto_max_bulk_len = 512LL << 20;
   int64_t max_multibulk_len = 1 << 20;
   OutputLimit pubsub_limit{32ULL << 20, 8ULL << 20, 60};
+  std::vector<TopicRuleSpec> topic_rules;  // in file order: the first match decides
+
+  // The config of topics the server creates when no rule matches.
+  TopicConfig DefaultTopicConfig() const;
   // Time between background steward passes (retention, compaction, freeing
   // segments below each partition's log start); 0 = none.
   int64_t steward_interval_ms = 60000;

@@ -73,7 +73,12 @@ Status Server::Start() {
   RaiseFileLimit(config_.max_clients);
 
   Options options;
-  options.default_topic_config.fsync = config_.fsync;
+  options.default_topic_config = config_.DefaultTopicConfig();
+  std::vector<broker::TopicRule> rules;
+  for (const TopicRuleSpec& spec : config_.topic_rules) {
+    rules.push_back({spec.pattern, spec.durable, spec.Apply(options.default_topic_config)});
+  }
+  topic_rules_ = broker::TopicRules(options.default_topic_config, std::move(rules));
   auto log = Log::Open(config_.data_dir, options);
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
@@ -98,7 +103,7 @@ Status Server::Start() {
   resp_ = std::make_unique<resp::RespContext>();
   resp_->broker = broker_.get();
   resp_->log = log_.get();
-  auto streams = broker::streams::StreamStore::Open(log_.get());
+  auto streams = broker::streams::StreamStore::Open(log_.get(), &topic_rules_);
   if (!streams.ok()) return streams.status();
   streams_ = std::move(*streams);
   resp_->streams = streams_.get();
@@ -129,6 +134,15 @@ Status Server::Start() {
   if (!config_.kafka.empty()) {
     kafka_ = std::make_unique<kafka::KafkaContext>(log_.get(), pool_.get());
     kafka_->default_topic_config = options.default_topic_config;
+    const broker::TopicRules* rules_ptr = &topic_rules_;
+    broker::streams::StreamStore* store = streams_.get();
+    kafka_->topic_config = [rules_ptr](std::string_view t) { return rules_ptr->ConfigFor(t); };
+    kafka_->topic_created = [store](std::string_view t) { store->NoteTopicCreated(t); };
+    kafka_->delete_topic = [store](std::string_view t) -> Status {
+      auto deleted = store->Delete(t);  // as DEL: the stream's meta state goes too
+      if (!deleted.ok()) return deleted.status();
+      return *deleted ? Status::OK() : Status::NotFound("topic '" + std::string(t) + "' not found");
+    };
     kafka_->auto_create_topics = config_.kafka_auto_create_topics;
     kafka_->max_request_bytes = static_cast<size_t>(config_.kafka_max_request_bytes);
     kafka::KafkaContext* kctx = kafka_.get();

@@ -8,6 +8,7 @@
 // from any thread.
 #pragma once
 
+#include "broker/topic_rules.h"
 #include "net/io_pool.h"
 #include "net/listener.h"
 #include "server/config.h"
@@ -67,6 +68,7 @@ class Server {
 
   ServerConfig config_;
   std::unique_ptr<Log> log_;
+  broker::TopicRules topic_rules_;  // outlives streams_ and kafka_
   std::unique_ptr<broker::streams::StreamStore> streams_;  // before log_ is closed
   std::unique_ptr<StewardLoop> steward_;                   // stopped before log_ is closed
   std::unique_ptr<net::IoPool> pool_;

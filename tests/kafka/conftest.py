@@ -47,6 +47,7 @@ class KafkaServer:
         self.pid = proc.pid
         self.data_dir = data_dir
         self.port = ports[b"kafka"]
+        self.resp_port = ports.get(b"resp")
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.stopped = False
 
@@ -55,6 +56,11 @@ class KafkaServer:
 
     def stderr_text(self):
         return self.proc.stderr.data().decode("utf-8", "replace")
+
+    def redis(self):
+        """A redis-py client of the same server's RESP listener."""
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.resp_port, socket_timeout=10)
 
     def stop(self):
         if self.stopped:

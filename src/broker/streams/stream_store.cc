@@ -49,7 +49,8 @@ Outcome StorageError(const Status& st) { return {StreamError::kStorage, st.messa
 
 }  // namespace
 
-StreamStore::StreamStore(Log* log) : log_(log), mover_(std::make_unique<LogStartMover>(log)) {
+StreamStore::StreamStore(Log* log, const TopicRules* rules)
+    : log_(log), rules_(rules), mover_(std::make_unique<LogStartMover>(log)) {
   timer_thread_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -78,8 +79,8 @@ StreamStore::~StreamStore() {
   mover_.reset();  // applies the raises the last meta commits asked for
 }
 
-Result<std::unique_ptr<StreamStore>> StreamStore::Open(Log* log) {
-  std::unique_ptr<StreamStore> store(new StreamStore(log));
+Result<std::unique_ptr<StreamStore>> StreamStore::Open(Log* log, const TopicRules* rules) {
+  std::unique_ptr<StreamStore> store(new StreamStore(log, rules));
   auto d = log->DescribeTopic(kMetaTopic);
   if (!d.ok()) {
     if (!d.status().Is(StatusCode::kNotFound)) return d.status();
@@ -202,6 +203,14 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   if (!d.ok()) {
     if (!d.status().Is(StatusCode::kNotFound)) return d.status();
     if (!create) return Status::OK();  // missing: stays unloaded
+    if (rules_) {
+      // A stream is one partition whatever the rule says (Kafka topics may
+      // have more; the store then uses partition 0).
+      TopicConfig config = rules_->ConfigFor(s.name);
+      config.partitions = 1;
+      Status st = log_->CreateTopic(s.name, config);
+      if (!st.ok() && !st.Is(StatusCode::kAlreadyExists)) return st;
+    }
   }
   auto producer = log_->NewProducer(s.name, create);
   if (!producer.ok()) {
@@ -553,14 +562,21 @@ void StreamStore::Add(std::string_view key, bool nomkstream, const AddIdSpec& sp
 }
 
 bool StreamStore::IsDurable(std::string_view topic) {
+  if (rules_ && rules_->Durable(topic)) return true;
   if (durable_count_.load(std::memory_order_relaxed) == 0) return false;
   std::shared_lock lock(durable_mu_);
   return durable_.find(topic) != durable_.end();
 }
 
+void StreamStore::NoteTopicCreated(std::string_view topic) {
+  if (IsInternalTopic(topic)) return;
+  std::unique_lock lock(durable_mu_);
+  if (durable_.emplace(topic).second) durable_count_ = durable_.size();
+}
+
 bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload, Done done) {
   if (!IsDurable(topic)) return false;
-  auto g = Get(topic, false);
+  auto g = Get(topic, rules_ && rules_->Durable(topic));
   if (!g.ok() || !*g) return false;
   std::shared_ptr<Stream> s = *g;
   RecordView rec;

@@ -45,6 +45,7 @@
 #include "broker/streams/consumer_group.h"
 #include "broker/streams/stream_entry.h"
 #include "broker/streams/stream_id.h"
+#include "broker/topic_rules.h"
 #include "util/string_hash.h"
 
 #include "runnel/log.h"
@@ -143,9 +144,12 @@ class StreamStore {
  public:
   static constexpr int64_t kIndexEvery = 128;
 
-  // Replays the meta topic (creating it if needed). `log` must outlive the
-  // store; the store must be destroyed before the log.
-  static Result<std::unique_ptr<StreamStore>> Open(Log* log);
+  // Replays the meta topic (creating it if needed). `log` (and `rules`,
+  // when given) must outlive the store; the store must be destroyed before
+  // the log. `rules` decide the config of the topics the store creates and
+  // which names PUBLISH makes durable before they exist (topic_rules.h).
+  static Result<std::unique_ptr<StreamStore>> Open(Log* log,
+                                                   const TopicRules* rules = nullptr);
   ~StreamStore();
   StreamStore(const StreamStore&) = delete;
   StreamStore& operator=(const StreamStore&) = delete;
@@ -160,10 +164,14 @@ class StreamStore {
            std::span<const std::string_view> fields, const TrimSpec& trim, AddDone done);
   // PUBLISH to a durable topic: a record with a null key and the payload as
   // value. Returns false (nothing done) when `topic` is not a durable topic.
+  // A name a `durable` rule matches is created first if missing.
   bool AppendMessage(std::string_view topic, std::string_view payload, Done done);
-  // Whether `topic` is a durable topic this process knows (cheap when there
-  // are none: PUBLISH asks it every time).
+  // Whether `topic` is a durable topic this process knows, or a rule makes
+  // it one (cheap when there are neither: PUBLISH asks it every time).
   bool IsDurable(std::string_view topic);
+  // Another face (Kafka) created a topic: PUBLISH to it appends from now on.
+  // (Deleting goes through Delete, as DEL does.)
+  void NoteTopicCreated(std::string_view topic);
 
   // Entries with start <= id <= end, ascending (or descending with
   // `reverse`), at most `count` (0 = all). Missing key: empty.
@@ -244,7 +252,7 @@ class StreamStore {
  private:
   struct Stream;
   struct MetaState;
-  explicit StreamStore(Log* log);
+  StreamStore(Log* log, const TopicRules* rules);
   Status ReplayMeta();
   // The stream's object (made absent if unknown); loaded when it exists.
   // create: make the topic if missing. Returns null if missing and !create.
@@ -276,6 +284,7 @@ class StreamStore {
   void TimerLoop();
 
   Log* const log_;
+  const TopicRules* const rules_;  // may be null: server defaults, nothing durable by rule
   std::unique_ptr<Producer> meta_;
   std::unique_ptr<LogStartMover> mover_;
 

@@ -62,14 +62,16 @@ bool KafkaSession::HandleMetadata(const RequestHeader& h, std::string_view body)
         continue;
       }
       if (req.allow_auto_topic_creation && ctx_->auto_create_topics) {
-        Status st = ctx_->log->CreateTopic(name, ctx_->default_topic_config);
+        const TopicConfig config = ctx_->ConfigFor(name);
+        Status st = ctx_->log->CreateTopic(name, config);
         if (st.ok() || st.Is(StatusCode::kAlreadyExists)) {
           ctx_->topics_generation++;
+          if (st.ok()) ctx_->Created(name);
           // Ready at once on a single node: no LEADER_NOT_AVAILABLE round.
           TopicInfo info;
           info.name = std::string(name);
           auto d = ctx_->log->DescribeTopic(name);
-          info.config = d.ok() ? d->config : ctx_->default_topic_config;
+          info.config = d.ok() ? d->config : config;
           add(info);
           continue;
         }
@@ -218,7 +220,7 @@ bool KafkaSession::HandleCreateTopics(const RequestHeader& h, std::string_view b
       fail(ErrorCode::kInvalidTopic, "Topic name '" + res.name + "' is illegal");
       continue;
     }
-    TopicConfig config = ctx_->default_topic_config;
+    TopicConfig config = ctx_->ConfigFor(t.name);
     if (t.assignments > 0 && (t.num_partitions != -1 || t.replication_factor != -1)) {
       fail(ErrorCode::kInvalidRequest,
            "Both numPartitions or replicationFactor and replicasAssignments were set.");
@@ -259,6 +261,7 @@ bool KafkaSession::HandleCreateTopics(const RequestHeader& h, std::string_view b
     }
     st = ctx_->log->CreateTopic(t.name, config);
     ctx_->topics_generation++;
+    if (st.ok()) ctx_->Created(t.name);
     if (st.Is(StatusCode::kAlreadyExists)) {
       fail(ErrorCode::kTopicAlreadyExists, "Topic '" + res.name + "' already exists.");
     } else if (!st.ok()) {
@@ -282,7 +285,7 @@ bool KafkaSession::HandleDeleteTopics(const RequestHeader& h, std::string_view b
       res.error = ErrorCode::kInvalidTopic;
       continue;
     }
-    Status st = ctx_->log->DeleteTopic(name);
+    Status st = ctx_->Delete(name);
     ctx_->topics_generation++;
     res.error = ErrorFromStatus(st);
   }

@@ -64,6 +64,21 @@ struct KafkaContext {
   int32_t node_id = 0;
   size_t max_request_bytes = kDefaultMaxRequestBytes;
   FetchWaiters waiters;
+  // Topic administration goes through these so the other faces see it
+  // (server.cc wires them to the topic rules and the stream store). Unset:
+  // default_topic_config, nothing, log->DeleteTopic.
+  std::function<TopicConfig(std::string_view)> topic_config;  // for a topic created now
+  std::function<void(std::string_view)> topic_created;
+  std::function<Status(std::string_view)> delete_topic;
+  TopicConfig ConfigFor(std::string_view topic) const {
+    return topic_config ? topic_config(topic) : default_topic_config;
+  }
+  void Created(std::string_view topic) const {
+    if (topic_created) topic_created(topic);
+  }
+  Status Delete(std::string_view topic) const {
+    return delete_topic ? delete_topic(topic) : log->DeleteTopic(topic);
+  }
   // Bumped on every topic create/delete so sessions drop cached readers
   // and producers of topics that may have been replaced.
   std::atomic<uint64_t> topics_generation{0};

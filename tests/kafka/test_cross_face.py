@@ -1,0 +1,69 @@
+"""One namespace across faces (docs/protocols/kafka.md "One namespace"):
+topics created over Kafka take PUBLISH appends from RESP; streams XADDed over
+RESP are read by Kafka consumers with the documented mapping; DeleteTopics
+removes a stream as DEL does."""
+
+import time
+
+import pytest
+
+ck = pytest.importorskip("confluent_kafka")
+
+
+def consume(bootstrap, topic, count, offset=0):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, offset)])
+    got = []
+    deadline = time.monotonic() + 20
+    while len(got) < count and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        assert m.error() is None, m.error()
+        got.append(m)
+    c.close()
+    return got
+
+
+def test_publish_appends_to_a_topic_created_over_kafka(kafka):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    a.create_topics([NewTopic("made-by-kafka", num_partitions=1, replication_factor=1)])[
+        "made-by-kafka"].result(10)
+    r = kafka.redis()
+    sub = kafka.redis().pubsub()
+    sub.subscribe("made-by-kafka")
+    assert sub.get_message(timeout=5)["type"] == "subscribe"
+    assert r.publish("made-by-kafka", "from-resp") == 1
+    assert sub.get_message(timeout=5)["data"] == b"from-resp"
+    sub.close()
+    msgs = consume(kafka.bootstrap, "made-by-kafka", 1)
+    assert [(m.offset(), m.key(), m.value()) for m in msgs] == [(0, None, b"from-resp")]
+    # A name that is no topic stays ephemeral.
+    assert r.publish("never-made", "x") == 0
+    assert r.exists("never-made") == 0
+
+
+def test_xadd_entries_are_read_by_kafka_consumers(kafka):
+    r = kafka.redis()
+    ids = [r.xadd("orders", {"item": f"i{n}", "qty": str(n)}, id=f"{n + 1}-0") for n in range(5)]
+    msgs = consume(kafka.bootstrap, "orders", 5)
+    assert [m.key() for m in msgs] == ids  # key = the entry ID
+    assert [m.value() for m in msgs] == [b""] * 5  # value empty, fields in headers
+    assert msgs[2].headers() == [("item", b"i2"), ("qty", b"2")]
+
+
+def test_kafka_delete_topics_removes_a_stream_as_del_does(kafka):
+    from confluent_kafka.admin import AdminClient
+    r = kafka.redis()
+    for n in range(3):
+        r.xadd("gone", {"n": str(n)})
+    r.xgroup_create("gone", "g", id="0")
+    a = AdminClient({"bootstrap.servers": kafka.bootstrap})
+    a.delete_topics(["gone"])["gone"].result(10)
+    assert r.exists("gone") == 0
+    r.xadd("gone", {"n": "fresh"}, id="1-0")
+    assert r.xlen("gone") == 1
+    assert r.xinfo_groups("gone") == []  # the old stream's group went with it
