@@ -4,9 +4,9 @@ stream topic's log start offset to the first live entry once their meta
 event is durable, and the next steward pass deletes the segments wholly
 below it. XLEN/XRANGE stay right, also after a restart and after kill -9.
 
-The stream topic is created with small segments (`runnel topic create
---segment-bytes`) before the server starts; the server runs its steward
-every 200 ms (--steward-interval-ms).
+The stream topic gets small segments from `runnel topic create
+--segment-bytes` before the server starts, or from a `[[topics]]` rule;
+the server runs its steward every 200 ms (--steward-interval-ms).
 """
 
 import json
@@ -149,3 +149,18 @@ def test_del_of_a_trimmed_stream_then_a_new_one_of_that_name(start_server, runne
     assert r.xlen("big") == 5
     assert [e[0] for e in r.xrange("big")] == [sid(i) for i in range(5)]
     assert start_offset(runnel, data_dir, "big") == 0
+
+
+def test_a_topic_rule_gives_xadd_streams_small_segments_that_trims_free(start_server, runnel,
+                                                                        tmp_path):
+    data_dir = str(tmp_path / "d")
+    s = start_server("--steward-interval-ms", "200", data_dir=data_dir,
+                     config='[[topics]]\npattern = "small.*"\nsegment_bytes = 16384\n')
+    r = s.redis()
+    fill(r, "small.s", 800)  # made by XADD under the rule
+    before = log_bytes(data_dir, "small.s")
+    assert len(list(seg_dir(data_dir, "small.s").glob("*.log"))) > 5
+    assert r.xtrim("small.s", maxlen=50, approximate=False) == 750
+    wait_for("segments freed", lambda: log_bytes(data_dir, "small.s") < before // 4)
+    check_stream(r, "small.s", 750, 800)
+    assert start_offset(runnel, data_dir, "small.s") == 750
