@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/kafka/api.h"
+#include "protocol/kafka/delete_records.h"
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_messages.h"
 #include "protocol/kafka/messages.h"
@@ -115,6 +116,11 @@ void Decode(std::string_view frame) {
     case 20: {
       DeleteTopicsRequest r;
       (void)DecodeDeleteTopics(body, v, &r);
+      break;
+    }
+    case 21: {
+      DeleteRecordsRequest r;
+      (void)DecodeDeleteRecords(body, v, &r);
       break;
     }
     default: {

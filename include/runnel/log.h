@@ -31,7 +31,7 @@ namespace runnel {
 
 struct PartitionInfo {
   int32_t partition = 0;
-  int64_t start_offset = 0;  // first offset still readable
+  int64_t start_offset = 0;  // first offset still readable (the log start offset)
   int64_t end_offset = 0;    // next offset to be written (high-water mark)
   int64_t bytes = 0;         // log bytes on disk
   int32_t segments = 0;
@@ -168,6 +168,23 @@ class Log {
   virtual Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
                                                     StartPosition start) = 0;
 
+  // Deletes the records of one partition below `offset` (Kafka
+  // DeleteRecords): raises the partition's log start offset to it, never
+  // lowering it. Durable when this returns (the new start is fsynced under
+  // the partition's writer lock, so it survives kill -9 and power loss).
+  // From then on, in every process, readers that start or Seek below it
+  // start at it, Offsets() and DescribeTopic report it as start_offset, and
+  // the next steward pass (RunSteward) deletes the sealed segments wholly
+  // below it; a segment it points into stays until it is wholly below. A
+  // Reader already positioned below it keeps reading from where it is.
+  // Returns the new start offset (Kafka's low watermark): the larger of it
+  // and what retention already deleted. kOutOfRange when `offset` is past
+  // the partition's end (an offset equal to the end deletes everything),
+  // kNotFound for a missing topic or partition, kInvalidArgument for a
+  // negative offset. Blocks for two fsyncs: not for an event loop thread.
+  virtual Result<int64_t> DeleteRecordsBefore(std::string_view topic, int32_t partition,
+                                              int64_t offset) = 0;
+
   // Runs `listener(topic, partition)` after every group commit of this
   // process that publishes records (from any Producer: Append, AppendAsync,
   // AppendRawAsync), on the writer thread, once the records are readable.
@@ -179,7 +196,8 @@ class Log {
   virtual void SetAppendListener(AppendListener listener) = 0;
 
   // Applies retention and compaction to every topic once, under each
-  // partition's writer lock.
+  // partition's writer lock, and deletes the sealed segments wholly below
+  // each partition's log start offset (DeleteRecordsBefore).
   virtual Status RunSteward() = 0;
 
   virtual const std::string& dir() const = 0;

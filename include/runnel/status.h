@@ -28,6 +28,7 @@ enum class StatusCode : uint8_t {
   kTimedOut,         // Poll() or a wait ended with no result
   kClosed,           // the object was closed, or a failed sync fenced the partition
   kNotSupported,     // a format feature this build cannot handle
+  kOutOfRange,       // an offset past the partition's end (DeleteRecordsBefore)
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -56,6 +57,7 @@ class [[nodiscard]] Status {
   static Status NotSupported(std::string msg) {
     return {StatusCode::kNotSupported, std::move(msg)};
   }
+  static Status OutOfRange(std::string msg) { return {StatusCode::kOutOfRange, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

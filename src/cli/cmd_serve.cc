@@ -18,7 +18,7 @@ struct ServeFlags {
   std::string config, data, resp, resp_tls, kafka, tls_cert, tls_key, tls_ca, requirepass,
       log_level, fsync;
   int threads = 0;
-  int64_t max_clients = 0, timeout = 0;
+  int64_t max_clients = 0, timeout = 0, steward_interval_ms = 0;
 };
 
 // Applies the flags the user gave over `config` (already holding defaults
@@ -31,6 +31,7 @@ Status ApplyFlags(const CLI::App& cmd, const ServeFlags& f, server::ServerConfig
   if (given("--requirepass")) c->requirepass = f.requirepass;
   if (given("--maxclients")) c->max_clients = f.max_clients;
   if (given("--timeout")) c->timeout_seconds = f.timeout;
+  if (given("--steward-interval-ms")) c->steward_interval_ms = f.steward_interval_ms;
   if (given("--tls-cert")) c->tls_cert = f.tls_cert;
   if (given("--tls-key")) c->tls_key = f.tls_key;
   if (given("--tls-ca")) c->tls_ca = f.tls_ca;
@@ -91,6 +92,9 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--maxclients", f->max_clients, "Most clients connected at once (10000)");
   cmd->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0 = never)");
   cmd->add_option("--fsync", f->fsync, "Default fsync policy of topics it creates");
+  cmd->add_option("--steward-interval-ms", f->steward_interval_ms,
+                  "Time between background steward passes: retention, compaction, freeing "
+                  "deleted records' segments (60000; 0 = none)");
   cmd->add_option("--log-level", f->log_level, "trace, debug, info, warn, error or off");
   cmd->callback([f, cmd] {
     server::ServerConfig config;

@@ -1,5 +1,5 @@
-// `runnel topic create|list|describe|delete`: topic administration on a data
-// directory. Output of list/describe is for people; --json is for scripts.
+// `runnel topic create|list|describe|delete|delete-records`: topic
+// administration on a data directory. Output of list/describe is for people; --json is for scripts.
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 
@@ -23,6 +23,8 @@ struct TopicFlags {
   std::string fsync;
   bool if_not_exists = false;
   bool json = false;
+  int32_t partition = 0;
+  int64_t before = -1;
 };
 
 void AddDirOption(CLI::App* cmd, TopicFlags* f) {
@@ -205,7 +207,10 @@ void RegisterDescribe(CLI::App* topic) {
                        "\"retention_ms\":..,\"retention_bytes\":..,\"compact\":..,"
                        "\"delete_retention_ms\":..,\"fsync\":\"..\",\"max_message_bytes\":..,"
                        "\"segment_bytes\":..,\"segment_ms\":..},\"partitions\":[{\"partition\":..,"
-                       "\"start_offset\":..,\"end_offset\":..,\"bytes\":..,\"segments\":..}]}"));
+                       "\"start_offset\":..,\"end_offset\":..,\"bytes\":..,\"segments\":..}]}\n"
+                       "start_offset is the partition's log start offset, the first one readable "
+                       "(records below it were deleted by retention or topic delete-records); "
+                       "bytes count the segments still on disk."));
   AddDirOption(cmd, f.get());
   AddNameArgument(cmd, f.get());
   cmd->add_flag("--json", f->json, "Machine-readable output (one JSON object)");
@@ -230,15 +235,54 @@ void RegisterDelete(CLI::App* topic) {
   cmd->callback([f] { ExitCode() = RunDelete(*f); });
 }
 
+// ---- delete-records ----------------------------------------------------------
+
+int RunDeleteRecords(const TopicFlags& f) {
+  const char* verb = "topic delete-records";
+  if (f.before < 0) return ReportUsage(verb, "--before must be an offset >= 0");
+  auto log = OpenLog(f.dir, /*create=*/false);
+  if (!log.ok()) return ReportError(verb, log.status());
+  auto start = (*log)->DeleteRecordsBefore(f.name, f.partition, f.before);
+  if (!start.ok()) return ReportError(verb, start.status());
+  Output out;
+  out.Write(f.json ? "{\"partition\":" + std::to_string(f.partition) +
+                         ",\"start_offset\":" + std::to_string(*start) + "}\n"
+                   : "partition " + std::to_string(f.partition) + " start_offset " +
+                         std::to_string(*start) + "\n");
+  if (!out.Flush() && !out.broken_pipe()) return ReportError(verb, Status::IoError(out.error()));
+  return kExitOk;
+}
+
+void RegisterDeleteRecords(CLI::App* topic) {
+  auto f = std::make_shared<TopicFlags>();
+  CLI::App* cmd = topic->add_subcommand(
+      "delete-records", "Delete a partition's records below an offset (raise its log start)");
+  cmd->footer(WrapText(
+      "Raises the partition's log start offset to --before (never lowers it) and prints the "
+      "new start offset. Readers no longer see records below it at once; the disk they use is "
+      "freed by the next steward pass (runnel steward, or the server's periodic pass), one "
+      "whole sealed segment at a time: a segment the offset points into stays until all of it "
+      "is below. --before may be at most the partition's end offset (= delete everything); "
+      "past it the command fails (exit 1). Safe while other processes produce and read."));
+  AddDirOption(cmd, f.get());
+  AddNameArgument(cmd, f.get());
+  cmd->add_option("--partition", f->partition, "Partition")->capture_default_str();
+  cmd->add_option("--before", f->before, "Delete the records with offsets below this")->required();
+  cmd->add_flag("--json", f->json, "Print {\"partition\":P,\"start_offset\":N}");
+  cmd->callback([f] { ExitCode() = RunDeleteRecords(*f); });
+}
+
 }  // namespace
 
 void RegisterTopicCommand(CLI::App& app) {
-  CLI::App* topic = app.add_subcommand("topic", "Create, list, describe and delete topics");
+  CLI::App* topic = app.add_subcommand(
+      "topic", "Create, list, describe and delete topics; delete records below an offset");
   topic->require_subcommand(1);
   RegisterCreate(topic);
   RegisterList(topic);
   RegisterDescribe(topic);
   RegisterDelete(topic);
+  RegisterDeleteRecords(topic);
 }
 
 }  // namespace runnel::cli

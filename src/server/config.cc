@@ -161,7 +161,7 @@ Status ServerConfig::LoadFile(const std::string& path) {
   Status st = CheckKeys(
       root, path, "",
       {"data", "threads", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits",
-       "topics"});
+       "topics", "storage"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
@@ -248,6 +248,10 @@ Status ServerConfig::LoadFile(const std::string& path) {
       if (!s.ok()) return s;
     }
   }
+  if (const toml::table* s = root["storage"].as_table()) {
+    if (!(st = CheckKeys(*s, path, "storage.", {"steward_interval_ms"})).ok()) return st;
+    if (!(st = Get(*s, path, "steward_interval_ms", &steward_interval_ms)).ok()) return st;
+  }
   if (const toml::node* topics = root.get("topics")) {
     const toml::array* rules = topics->as_array();
     if (!rules) return Status::InvalidArgument(path + ": topics must be an array of tables ([[topics]])");
@@ -268,6 +272,9 @@ Status ServerConfig::Validate() const {
   if (threads < 0 || threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (max_clients < 1) return Status::InvalidArgument("max_clients must be >= 1");
   if (timeout_seconds < 0) return Status::InvalidArgument("timeout must be >= 0");
+  if (steward_interval_ms < 0) {
+    return Status::InvalidArgument("storage.steward_interval_ms must be >= 0 (0 = off)");
+  }
   if (tls_handshake_timeout_ms < 1) {
     return Status::InvalidArgument("tls_handshake_timeout_ms must be >= 1");
   }

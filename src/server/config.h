@@ -17,6 +17,7 @@
 //   [[topics]] pattern = "orders.*"  durable = false  fsync = ""  partitions, retention_ms,
 //              retention_bytes, compact, delete_retention_ms, segment_bytes, segment_ms,
 //              max_message_bytes (each optional; see broker/topic_rules.h)
+//   [storage] steward_interval_ms = 60000 (0 = no background steward)
 #pragma once
 
 #include "runnel/options.h"
@@ -92,6 +93,9 @@ struct ServerConfig {
 
   // The config of topics the server creates when no rule matches.
   TopicConfig DefaultTopicConfig() const;
+  // Time between background steward passes (retention, compaction, freeing
+  // segments below each partition's log start); 0 = none.
+  int64_t steward_interval_ms = 60000;
 
   // Reads a TOML file over the current values. Unknown keys are errors
   // (a typo must not silently keep a default).

@@ -5,6 +5,7 @@
 #include "net/tls_context.h"
 #include "protocol/kafka/kafka_session.h"
 #include "protocol/resp/resp_session.h"
+#include "server/steward_loop.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -168,6 +169,10 @@ Status Server::Start() {
   }
   if (listeners_.empty()) return Status::InvalidArgument("no listener configured");
 
+  if (config_.steward_interval_ms > 0) {
+    steward_ = std::make_unique<StewardLoop>(
+        log_.get(), std::chrono::milliseconds(config_.steward_interval_ms));
+  }
   for (int t = 0; t < pool_->size(); ++t) {
     cron_timers_.push_back(std::make_unique<asio::steady_timer>(pool_->context(t)));
     ScheduleCron(t);
@@ -260,6 +265,7 @@ void Server::Shutdown() {
   listeners_.clear();
   cron_timers_.clear();
   kafka_.reset();  // removes its append listener from the log
+  steward_.reset();  // waits for a pass in progress
   // Streams hold producers of the log: they go first.
   streams_.reset();
   // Closing the log flushes and syncs every partition written to.

@@ -38,6 +38,8 @@ struct KafkaContext;
 
 namespace runnel::server {
 
+class StewardLoop;
+
 class Server {
  public:
   explicit Server(ServerConfig config);
@@ -68,6 +70,7 @@ class Server {
   std::unique_ptr<Log> log_;
   broker::TopicRules topic_rules_;  // outlives streams_ and kafka_
   std::unique_ptr<broker::streams::StreamStore> streams_;  // before log_ is closed
+  std::unique_ptr<StewardLoop> steward_;                   // stopped before log_ is closed
   std::unique_ptr<net::IoPool> pool_;
   std::unique_ptr<broker::Broker> broker_;
   std::unique_ptr<resp::RespContext> resp_;

@@ -5,7 +5,8 @@
 //   <data>/meta/admin.lock                    flock serialising topic create/delete
 //   <data>/topics/<escaped-name>/topic.name   the raw topic name bytes
 //   <data>/topics/<escaped-name>/<p>/         one partition:
-//        <20-digit base offset>.log .index .timeindex, writer.lock, hwm
+//        <20-digit base offset>.log .index .timeindex, writer.lock, hwm,
+//        log_start (only once records were deleted before an offset)
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@ inline constexpr std::string_view kMarkerContent = "runnel data directory v1\n";
 inline constexpr std::string_view kTopicNameFile = "topic.name";
 inline constexpr std::string_view kWriterLockFile = "writer.lock";
 inline constexpr std::string_view kHwmFile = "hwm";
+inline constexpr std::string_view kLogStartFile = "log_start";  // log_start_file.h
 inline constexpr size_t kMaxEscapedNameBytes = 200;
 
 enum class SegmentFileKind : uint8_t { kLog, kIndex, kTimeIndex };

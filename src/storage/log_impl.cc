@@ -4,6 +4,7 @@
 
 #include "storage/commit_pool.h"
 #include "storage/data_dir.h"
+#include "storage/log_start_file.h"
 #include "storage/partition_reader.h"
 #include "storage/partition_writer.h"
 #include "storage/producer_impl.h"
@@ -205,7 +206,9 @@ Result<TopicInfo> LogImpl::DescribeTopic(std::string_view name) {
     ASSIGN_OR_RETURN(Hwm hwm, ReadPublishedEnd(env_, pdir, &cache));
     ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, pdir));
     pi.end_offset = hwm.next_offset;
-    pi.start_offset = bases.empty() ? hwm.next_offset : std::min(bases.front(), hwm.next_offset);
+    int64_t start = ReadLogStartOrZero(env_, pdir);
+    if (!bases.empty()) start = std::max(start, bases.front());
+    pi.start_offset = std::min(start, hwm.next_offset);
     pi.segments = static_cast<int32_t>(bases.size());
     for (int64_t base : bases) {
       auto f = env_->OpenFile(SegmentPath(pdir, base, SegmentFileKind::kLog), OpenMode::kRead);
@@ -287,6 +290,20 @@ Result<std::unique_ptr<Reader>> LogImpl::NewReader(std::string_view topic, int32
       env_, PartitionDir(TopicDir(dir_, topic), partition), watcher_);
   RETURN_IF_ERROR(reader->Seek(start));
   return std::unique_ptr<Reader>(std::move(reader));
+}
+
+Result<int64_t> LogImpl::DeleteRecordsBefore(std::string_view topic, int32_t partition,
+                                             int64_t offset) {
+  std::shared_ptr<TopicHandle> handle;
+  {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(handle, HandleLocked(topic));
+  }
+  if (partition < 0 || partition >= static_cast<int32_t>(handle->writers.size())) {
+    return Status::NotFound("topic '" + std::string(topic) + "' has no partition " +
+                            std::to_string(partition));
+  }
+  return handle->writers[static_cast<size_t>(partition)]->RaiseLogStart(offset);
 }
 
 void LogImpl::SetAppendListener(AppendListener listener) {

@@ -50,6 +50,8 @@ class LogImpl final : public Log {
   Result<std::unique_ptr<Producer>> NewProducer(std::string_view topic, bool auto_create) override;
   Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
                                             StartPosition start) override;
+  Result<int64_t> DeleteRecordsBefore(std::string_view topic, int32_t partition,
+                                      int64_t offset) override;
   void SetAppendListener(AppendListener listener) override;
   Status RunSteward() override;
   const std::string& dir() const override { return dir_; }

@@ -4,6 +4,7 @@
 
 #include "storage/batch_scanner.h"
 #include "storage/data_dir.h"
+#include "storage/log_start_file.h"
 #include "storage/read_batch_builder.h"
 #include "storage/segment_index.h"
 #include "storage/segment_list.h"
@@ -94,7 +95,9 @@ Status PartitionReader::PositionAt(int64_t offset) {
     next_offset_ = std::max<int64_t>(offset, 0);
     return Status::OK();
   }
-  offset = std::max(offset, bases.front());  // below the log start: the start
+  // Below the log start (deleted records, or segments retention removed):
+  // the start.
+  offset = std::max({offset, bases.front(), ReadLogStartOrZero(env_, dir_)});
   auto it = std::upper_bound(bases.begin(), bases.end(), offset);
   int64_t base = *(it - 1);
   RETURN_IF_ERROR(OpenSegment(base));
@@ -374,7 +377,9 @@ Result<PartitionInfo> PartitionReader::Offsets() {
   ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
   PartitionInfo info;
   info.end_offset = hwm.next_offset;
-  info.start_offset = bases.empty() ? hwm.next_offset : std::min(bases.front(), hwm.next_offset);
+  int64_t start = ReadLogStartOrZero(env_, dir_);
+  if (!bases.empty()) start = std::max(start, bases.front());
+  info.start_offset = std::min(start, hwm.next_offset);
   return info;
 }
 

@@ -6,6 +6,7 @@
 #include "storage/batch_scanner.h"
 #include "storage/commit_pool.h"
 #include "storage/data_dir.h"
+#include "storage/log_start_file.h"
 #include "storage/segment_index.h"
 #include "storage/segment_list.h"
 #include "util/bytes.h"
@@ -248,6 +249,13 @@ Status PartitionWriter::LoadTail(bool full, const Result<Hwm>& hwm) {
 
   if (full) {
     RETURN_IF_ERROR(RemoveInterruptedRewrites(env_, dir_));
+    // A log start past the log's end means the log lost its tail (power
+    // loss under interval/never): the offsets above the end will be written
+    // again, by new records that must not be hidden.
+    auto log_start = ReadLogStart(env_, dir_);
+    if (log_start.ok() && *log_start > next_offset_) {
+      RETURN_IF_ERROR(WriteLogStart(env_, dir_, next_offset_));
+    }
     // Sealed segments whose index went missing get it rebuilt now.
     for (size_t i = 0; i + 1 < bases.size(); ++i) {
       if (!env_->FileExists(SegmentPath(dir_, bases[i], SegmentFileKind::kIndex))) {
@@ -455,6 +463,25 @@ Status PartitionWriter::RunExclusive(const std::function<Status(int64_t)>& fn) {
   // Segments may have changed under other processes' cached views.
   Status pub = Publish();
   return st.ok() ? pub : st;
+}
+
+Result<int64_t> PartitionWriter::RaiseLogStart(int64_t offset) {
+  if (offset < 0) return Status::InvalidArgument("negative log start offset");
+  std::lock_guard commit(commit_mu_);
+  std::unique_ptr<FileLock> lock;
+  RETURN_IF_ERROR(LockAndLoad(&lock, nullptr));
+  if (offset > next_offset_) {
+    return Status::OutOfRange(dir_ + ": offset " + std::to_string(offset) +
+                              " is past the end of the partition (" +
+                              std::to_string(next_offset_) + ")");
+  }
+  // A damaged file reads as 0: the rewrite below repairs it.
+  const int64_t stored = ReadLogStartOrZero(env_, dir_);
+  if (offset > stored) RETURN_IF_ERROR(WriteLogStart(env_, dir_, offset));
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env_, dir_));
+  int64_t start = std::max(stored, offset);
+  if (!bases.empty()) start = std::max(start, bases.front());
+  return std::min(start, next_offset_);
 }
 
 Status PartitionWriter::MarkDeleted() {

@@ -86,6 +86,16 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   // the active one.
   Status RunExclusive(const std::function<Status(int64_t active_base)>& fn);
 
+  // Raises the partition's log start offset to `offset` (never lowers it)
+  // under the writer lock: the log_start file (log_start_file.h) is
+  // replaced and fsynced before this returns, so the new start survives
+  // kill -9 and power loss. Returns the new start as readers see it:
+  // max(stored log start, first segment base), at most the end. Errors:
+  // kOutOfRange when offset is past the published end, kInvalidArgument
+  // when negative, kNotFound when the topic was deleted. Blocks for an
+  // fsync and a directory fsync; the steward frees the segments later.
+  Result<int64_t> RaiseLogStart(int64_t offset);
+
   // Marks the partition deleted in its hwm (under the writer lock) so writers
   // in other processes stop appending to it.
   Status MarkDeleted();

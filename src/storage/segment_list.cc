@@ -35,7 +35,7 @@ Status RemoveInterruptedRewrites(Env* env, const std::string& dir) {
       base = ParseSegmentFileName(stem, SegmentFileKind::kIndex);
       if (!base) base = ParseSegmentFileName(stem, SegmentFileKind::kTimeIndex);
     }
-    if (!base) continue;
+    if (!base && name != std::string(kLogStartFile) + ".tmp") continue;
     Status st = env->RemoveFile(dir + "/" + name);
     if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
     removed = true;

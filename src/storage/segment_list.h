@@ -23,8 +23,8 @@ Status RebuildSegmentIndexes(Env* env, const std::string& partition_dir, int64_t
                              bool sealed);
 
 // Removes what an interrupted rewrite left behind: <base>.index.tmp,
-// <base>.timeindex.tmp (RebuildSegmentIndexes) and <base>.log.compacting (the
-// steward). Only the writer-lock holder writes these, so it calls this while
+// <base>.timeindex.tmp (RebuildSegmentIndexes), <base>.log.compacting (the
+// steward) and log_start.tmp (WriteLogStart). Only the writer-lock holder writes these, so it calls this while
 // holding the lock (writer open, steward pass).
 Status RemoveInterruptedRewrites(Env* env, const std::string& partition_dir);
 

@@ -5,6 +5,7 @@
 
 #include "storage/batch_scanner.h"
 #include "storage/data_dir.h"
+#include "storage/log_start_file.h"
 #include "storage/segment_index.h"
 #include "storage/segment_list.h"
 #include "util/env.h"
@@ -65,6 +66,29 @@ Status ApplyRetention(Env* env, const std::string& dir, const TopicConfig& confi
     ++*deleted;
   }
   if (*deleted > 0) RETURN_IF_ERROR(env->SyncDir(dir));
+  return Status::OK();
+}
+
+// Deletes the oldest sealed segments all of whose offsets are below the log
+// start: those whose successor's base is <= log_start. A segment the log
+// start points into stays (its tail is still readable).
+Status DeleteBelowLogStart(Env* env, const std::string& dir, std::vector<SegmentFacts>* sealed,
+                           const std::vector<int64_t>& bases, int64_t log_start,
+                           uint64_t* total_bytes, StewardStats* stats, size_t* deleted) {
+  *deleted = 0;
+  while (*deleted < sealed->size() && *deleted + 1 < bases.size() &&
+         bases[*deleted + 1] <= log_start) {
+    const SegmentFacts& s = (*sealed)[*deleted];
+    RETURN_IF_ERROR(RemoveSegment(env, dir, s.base));
+    *total_bytes -= s.size;
+    stats->segments_deleted++;
+    stats->bytes_freed += static_cast<int64_t>(s.size);
+    ++*deleted;
+  }
+  if (*deleted > 0) {
+    RETURN_IF_ERROR(env->SyncDir(dir));
+    sealed->erase(sealed->begin(), sealed->begin() + static_cast<long>(*deleted));
+  }
   return Status::OK();
 }
 
@@ -179,6 +203,12 @@ Status TendPartition(Env* env, const std::string& dir, const TopicConfig& config
     total += f.size;
     if (base < active_base) sealed.push_back(f);
   }
+  // Deleted records first: what lies wholly below the log start goes
+  // whatever retention says, and compaction never rewrites it.
+  size_t below_start = 0;
+  RETURN_IF_ERROR(DeleteBelowLogStart(env, dir, &sealed, bases, ReadLogStartOrZero(env, dir),
+                                      &total, stats, &below_start));
+  bases.erase(bases.begin(), bases.begin() + static_cast<long>(below_start));
   size_t deleted = 0;
   RETURN_IF_ERROR(ApplyRetention(env, dir, config, sealed, total, now, stats, &deleted));
   if (!config.compact) return Status::OK();

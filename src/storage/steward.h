@@ -8,6 +8,14 @@
 // keep reading a deleted segment through their open file; a reader that
 // later asks for an offset below the new start is moved to the start.
 //
+// Before retention, sealed segments wholly below the partition's log start
+// offset (log_start_file.h; Log::DeleteRecordsBefore) are deleted: those
+// whose next segment's base is <= the log start. The segment the log start
+// points into stays until it is wholly below; the active one always stays.
+// Retention and compaction then work on what is left. Retention never
+// lowers the start readers see: it is the larger of the stored log start
+// and the first remaining segment's base, both only ever growing.
+//
 // Compaction keeps, in each sealed segment, only the newest record of each
 // key across the whole partition (records without a key are kept), drops
 // tombstones older than delete_retention_ms, and preserves every kept

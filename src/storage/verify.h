@@ -34,7 +34,8 @@ struct VerifyReport {
 
 // Reads every segment, index and time index under `dir` (topics and meta):
 // each batch's header and CRC, that offsets increase across batches and
-// segments, that every index entry points at the batch it names. Never
+// segments, that every index entry points at the batch it names, that a
+// partition's log_start file (if any) is whole. Never
 // modifies anything. Errors only when the directory itself cannot be read.
 Result<VerifyReport> VerifyDirectory(Env* env, const std::string& dir);
 

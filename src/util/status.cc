@@ -40,6 +40,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "Closed";
     case StatusCode::kNotSupported:
       return "NotSupported";
+    case StatusCode::kOutOfRange:
+      return "OutOfRange";
   }
   return "Unknown";  // a value cast from a newer build's wire or file
 }

@@ -1,5 +1,6 @@
 #include "broker/streams/stream_store.h"
 
+#include "broker/streams/log_start_mover.h"
 #include "broker/streams/stream_store_internal.h"
 
 #include <algorithm>
@@ -48,7 +49,8 @@ Outcome StorageError(const Status& st) { return {StreamError::kStorage, st.messa
 
 }  // namespace
 
-StreamStore::StreamStore(Log* log, const TopicRules* rules) : log_(log), rules_(rules) {
+StreamStore::StreamStore(Log* log, const TopicRules* rules)
+    : log_(log), rules_(rules), mover_(std::make_unique<LogStartMover>(log)) {
   timer_thread_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -74,6 +76,7 @@ StreamStore::~StreamStore() {
     if (p) (void)p->Flush();
   }
   if (meta_) (void)meta_->Flush();
+  mover_.reset();  // applies the raises the last meta commits asked for
 }
 
 Result<std::unique_ptr<StreamStore>> StreamStore::Open(Log* log, const TopicRules* rules) {
@@ -291,6 +294,12 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   s.assigned_last = s.last_id;
   s.groups = m->groups;
   s.loaded = true;
+  // A crash between a trim's meta commit and its log start raise (or data
+  // from before raises existed) leaves the log start behind: catch up.
+  s.token = next_token_.fetch_add(1);
+  s.start_asked = physical_start;
+  mover_->Register(s.name, s.token);
+  if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
   {
     std::unique_lock lock(durable_mu_);
     if (durable_.insert(s.name).second) durable_count_ = durable_.size();
@@ -337,6 +346,29 @@ int64_t StreamStore::StartAfterEvictingLocked(const Stream& s, int64_t k) const 
   }
   return candidate;
 }
+
+std::optional<int64_t> StreamStore::TakeNewLogStartLocked(Stream& s) {
+  // The first offset at or past the start that is not hidden.
+  int64_t first = s.start;
+  for (auto it = s.hidden.lower_bound(first); it != s.hidden.end() && *it == first; ++it) ++first;
+  first = std::min(first, s.end);
+  if (first <= s.start_asked) return std::nullopt;
+  s.start_asked = first;
+  return first;
+}
+
+StreamStore::Done StreamStore::RaiseAfter(const Stream& s, std::optional<int64_t> start,
+                                          Done done) {
+  return [mover = mover_.get(), name = s.name, token = s.token, start,
+          done = std::move(done)](Outcome o) {
+    // Only once the event is durable: the log must keep what durable
+    // stream state still counts as live.
+    if (o.ok() && start) mover->Raise(name, token, *start);
+    if (done) done(std::move(o));
+  };
+}
+
+void StreamStore::FlushLogStarts() { mover_->Flush(); }
 
 Status StreamStore::Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t to,
                          const std::function<bool(Entry&&)>& fn) {
@@ -554,13 +586,14 @@ void StreamStore::AddBatch(std::string_view key, bool nomkstream, const TrimSpec
             if (evicted > 0) {
               // The replies wait for the trim to be durable too.
               AppendMeta(s->name, "1 T " + std::to_string(s->start),
-                         [results = std::move(results), appended = std::move(appended),
-                          done = std::move(done)](Outcome o) mutable {
-                           if (!o.ok()) {
-                             for (size_t i : appended) results[i].outcome = o;
-                           }
-                           done(std::move(results));
-                         });
+                         RaiseAfter(*s, TakeNewLogStartLocked(*s),
+                                    [results = std::move(results), appended = std::move(appended),
+                                     done = std::move(done)](Outcome o) mutable {
+                                      if (!o.ok()) {
+                                        for (size_t i : appended) results[i].outcome = o;
+                                      }
+                                      done(std::move(results));
+                                    }));
             }
           }
         }
@@ -679,7 +712,9 @@ void StreamStore::DeleteIds(std::string_view key, std::vector<StreamId> ids, Cou
     ++n;
   }
   if (n == 0) return done({}, 0);
-  AppendMeta(s->name, std::move(event), [done, n](Outcome o) { done(std::move(o), n); });
+  AppendMeta(
+      s->name, std::move(event),
+      RaiseAfter(*s, TakeNewLogStartLocked(*s), [done, n](Outcome o) { done(std::move(o), n); }));
 }
 
 void StreamStore::Trim(std::string_view key, const TrimSpec& trim, CountDone done) {
@@ -693,7 +728,8 @@ void StreamStore::Trim(std::string_view key, const TrimSpec& trim, CountDone don
   if (*n == 0) return done({}, 0);
   const int64_t evicted = *n;
   AppendMeta(s->name, "1 T " + std::to_string(s->start),
-             [done, evicted](Outcome o) { done(std::move(o), evicted); });
+             RaiseAfter(*s, TakeNewLogStartLocked(*s),
+                        [done, evicted](Outcome o) { done(std::move(o), evicted); }));
 }
 
 void StreamStore::SetId(std::string_view key, StreamId last, std::optional<uint64_t> entries_added,
@@ -739,6 +775,8 @@ Result<bool> StreamStore::Delete(std::string_view key) {
   rec.value = std::string_view("1 R");
   auto r = meta_->Append(0, rec);
   if (!r.ok()) return r.status();
+  // No raise of the old stream may reach a new topic of this name.
+  mover_->Forget(s->name);
   Status st = log_->DeleteTopic(key);
   if (!st.ok() && !st.Is(StatusCode::kNotFound)) return st;
   auto successor = std::make_shared<Stream>();

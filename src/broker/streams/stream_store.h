@@ -17,6 +17,13 @@
 // stream's mutex (so meta log order = memory order) and its callback runs
 // once the event is durable; the replay applies the same events at start.
 //
+// Freeing disk: once the meta event that moves a stream's first live entry
+// forward (XTRIM, XADD MAXLEN/MINID, XDEL of the first entries) is durable,
+// the topic's log start offset is raised to that entry's offset by a
+// LogStartMover (log_start_mover.h) on its own thread, and the next steward
+// pass deletes the segments wholly below it. A stream's load raises it too
+// (a crash between the two). DEL deletes the topic, freeing it all at once.
+//
 // Durability: an append's callback runs once the record is durable under
 // the topic's fsync policy (Producer::AppendAsync); XDEL/XTRIM/XSETID
 // callbacks once their meta event is. In-memory state changes when the
@@ -60,6 +67,8 @@
 #include <vector>
 
 namespace runnel::broker::streams {
+
+class LogStartMover;
 
 // Internal topics start with this prefix; they are not keys (DBSIZE, KEYS).
 inline constexpr std::string_view kInternalPrefix = "__runnel.";
@@ -258,6 +267,10 @@ class StreamStore {
   uint64_t AddTimer(std::chrono::steady_clock::time_point deadline, std::function<void()> fn);
   void CancelTimer(uint64_t token);
 
+  // Waits until every log start raise asked so far is applied (tests; the
+  // server lets them happen in the background).
+  void FlushLogStarts();
+
  private:
   struct Stream;
   struct MetaState;
@@ -273,6 +286,12 @@ class StreamStore {
   // Offset of the first record that may hold an ID >= id (sparse index).
   int64_t FloorOffsetLocked(const Stream& s, StreamId id) const;
   int64_t StartAfterEvictingLocked(const Stream& s, int64_t k) const;
+  // The offset of the first live entry (s.end if none), if it is past what
+  // was last asked of the LogStartMover for s; else nullopt. Records it.
+  std::optional<int64_t> TakeNewLogStartLocked(Stream& s);
+  // Meta-event callback wrapper: asks the mover for `start` (if any), then
+  // runs done. Runs on a writer thread without locks.
+  Done RaiseAfter(const Stream& s, std::optional<int64_t> start, Done done);
   // Evicts per `trim`; returns the count and sets *new_start.
   Result<int64_t> TrimLocked(Stream& s, const TrimSpec& trim);
   // Reads records [from, to) of `s`'s topic; calls fn for each entry whose
@@ -289,6 +308,7 @@ class StreamStore {
   Log* const log_;
   const TopicRules* const rules_;  // may be null: server defaults, nothing durable by rule
   std::unique_ptr<Producer> meta_;
+  std::unique_ptr<LogStartMover> mover_;
 
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Stream>> streams_;        // guarded by mu_

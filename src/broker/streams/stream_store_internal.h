@@ -48,6 +48,8 @@ struct StreamStore::Stream {
   int64_t last_indexed = -(1LL << 62);
   std::vector<Waiter> waiters;
   Groups groups;  // consumer groups (stream_groups.cc)
+  uint64_t token = 0;       // this object's registration with the LogStartMover
+  int64_t start_asked = 0;  // log start last asked of the mover
 
   void IndexLocked(StreamId id, int64_t offset) {
     if (offset - last_indexed >= kIndexEvery) {

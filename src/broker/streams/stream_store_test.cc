@@ -142,5 +142,57 @@ TEST_F(StreamStoreTest, DeleteResetsStateAndWaitersWakeOnRecreate) {
   EXPECT_EQ(Ids("s"), (std::vector<std::string>{"1-0"}));
 }
 
+int64_t LogStart(Log* log, std::string_view key) {
+  auto d = log->DescribeTopic(key);
+  EXPECT_TRUE(d.ok());
+  return d.ok() ? d->partitions[0].start_offset : -1;
+}
+
+// Entries "1".."n" are at offsets 0..n-1: id i is at offset i-1.
+TEST_F(StreamStoreTest, TrimsAndXdelOfTheFirstEntriesRaiseTheLogStart) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(Add("s", std::to_string(i), {"f", "v"}).ok());
+  EXPECT_EQ(Del("s", {{1, 0}, {2, 0}}), 2);
+  store_->FlushLogStarts();
+  EXPECT_EQ(LogStart(log_.get(), "s"), 2);
+  EXPECT_EQ(Del("s", {{5, 0}}), 1);  // in the middle: the first live entry stays
+  store_->FlushLogStarts();
+  EXPECT_EQ(LogStart(log_.get(), "s"), 2);
+  TrimSpec t;
+  t.kind = TrimSpec::Kind::kMaxLen;
+  t.maxlen = 5;
+  EXPECT_EQ(TrimTo("s", t), 2);  // 3, 4
+  store_->FlushLogStarts();
+  EXPECT_EQ(Ids("s"), (std::vector<std::string>{"6-0", "7-0", "8-0", "9-0", "10-0"}));
+  EXPECT_EQ(LogStart(log_.get(), "s"), 5);
+  StreamId id;
+  TrimSpec keep2;
+  keep2.kind = TrimSpec::Kind::kMaxLen;
+  keep2.maxlen = 2;
+  ASSERT_TRUE(Add("s", "11", {"f", "v"}, &id, keep2).ok());
+  store_->FlushLogStarts();
+  EXPECT_EQ(LogStart(log_.get(), "s"), 9);
+  Reopen();
+  EXPECT_EQ(Ids("s"), (std::vector<std::string>{"10-0", "11-0"}));
+  EXPECT_EQ(store_->Length("s"), 2);
+  auto info = store_->Info("s");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->entries_added, 11u);
+  EXPECT_EQ(info->last_id, (StreamId{11, 0}));
+  EXPECT_EQ(LogStart(log_.get(), "s"), 9);
+}
+
+TEST_F(StreamStoreTest, NoRaiseOfADeletedStreamReachesItsSuccessor) {
+  for (int i = 1; i <= 50; ++i) ASSERT_TRUE(Add("s", std::to_string(i), {"f", "v"}).ok());
+  TrimSpec t;
+  t.kind = TrimSpec::Kind::kMaxLen;
+  t.maxlen = 1;
+  EXPECT_EQ(TrimTo("s", t), 49);
+  ASSERT_TRUE(store_->Delete("s").ok());
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(Add("s", std::to_string(i), {"f", "v"}).ok());
+  store_->FlushLogStarts();
+  EXPECT_EQ(LogStart(log_.get(), "s"), 0);
+  EXPECT_EQ(Ids("s"), (std::vector<std::string>{"1-0", "2-0", "3-0"}));
+}
+
 }  // namespace
 }  // namespace runnel::broker::streams

@@ -21,6 +21,7 @@ constexpr ApiRange kApis[] = {
     {ApiKey::kSyncGroup, 0, 3, 4},       {ApiKey::kDescribeGroups, 0, 3, 5},
     {ApiKey::kListGroups, 0, 2, 3},      {ApiKey::kApiVersions, 0, 3, 3},
     {ApiKey::kCreateTopics, 0, 4, 5},    {ApiKey::kDeleteTopics, 0, 1, 4},
+    {ApiKey::kDeleteRecords, 0, 1, 2},
 };
 
 }  // namespace

@@ -68,6 +68,8 @@ ErrorCode ErrorFromStatus(const Status& st) {
       return ErrorCode::kRequestTimedOut;
     case StatusCode::kNotSupported:
       return ErrorCode::kUnsupportedCompressionType;
+    case StatusCode::kOutOfRange:
+      return ErrorCode::kOffsetOutOfRange;
     default:  // kIoError, kNoSpace, kReadOnly, kBusy, kClosed
       return ErrorCode::kKafkaStorageError;
   }
@@ -191,6 +193,8 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleListGroups(h, body);
     case ApiKey::kDescribeGroups:
       return HandleDescribeGroups(h, body);
+    case ApiKey::kDeleteRecords:
+      return HandleDeleteRecords(h, body);
   }
   return false;
 }

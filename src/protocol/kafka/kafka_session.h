@@ -159,6 +159,7 @@ class KafkaSession final : public net::Session {
   // whole response frame to this io thread, where it fills `slot` — unless
   // the connection has closed by then (it holds only a weak reference).
   std::function<void(std::string)> Deferred(uint64_t slot);
+  bool HandleDeleteRecords(const RequestHeader& h, std::string_view body);  // handle_delete_records.cc
 
   void RunFetch(const std::shared_ptr<FetchOp>& op);
   void WakeFetch(const std::shared_ptr<FetchOp>& op);
