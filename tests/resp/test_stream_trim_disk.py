@@ -22,7 +22,13 @@ def seg_dir(data_dir, name):
 
 
 def log_bytes(data_dir, name):
-    return sum(p.stat().st_size for p in seg_dir(data_dir, name).glob("*.log"))
+    total = 0
+    for p in seg_dir(data_dir, name).glob("*.log"):
+        try:
+            total += p.stat().st_size
+        except FileNotFoundError:  # the steward deleted it between glob and stat
+            pass
+    return total
 
 
 def start_offset(runnel, data_dir, name):
@@ -44,11 +50,15 @@ def sid(i):
     return f"{i + 1}-1".encode()
 
 
-def fill(r, name, n=N):
-    p = r.pipeline(transaction=False)
-    for i in range(n):
-        p.xadd(name, {"f": VALUE}, id=sid(i))
-    assert p.execute() == [sid(i) for i in range(n)]
+def fill(r, name, n=N, per_pipeline=50):
+    # Pipelined XADDs reach the log as one batch per read, and a batch never
+    # spans segments: small pipelines keep the segments near segment_bytes.
+    for start in range(0, n, per_pipeline):
+        p = r.pipeline(transaction=False)
+        ids = [sid(i) for i in range(start, min(n, start + per_pipeline))]
+        for i in ids:
+            p.xadd(name, {"f": VALUE}, id=i)
+        assert p.execute() == ids
 
 
 def start(start_server, runnel, data_dir, name="big"):
