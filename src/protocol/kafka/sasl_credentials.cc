@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <utility>
 
 namespace runnel::kafka {
 
