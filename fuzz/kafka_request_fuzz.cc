@@ -9,11 +9,6 @@
 //
 // Input layout: byte 0 = chunk size - 1 for the chunked pass; the rest is
 // the byte stream a client sent (size-prefixed frames).
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_messages.h"
@@ -23,6 +18,11 @@
 #include "protocol/kafka/sasl_scram.h"
 #include "protocol/kafka/wire.h"
 #include "storage/batch_format.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 using namespace runnel::kafka;
 

@@ -15,8 +15,8 @@ namespace runnel::cli {
 namespace {
 
 struct ServeFlags {
-  std::string config, data, resp, resp_tls, kafka, kafka_tls, tls_cert, tls_key, tls_ca, requirepass,
-      log_level, fsync;
+  std::string config, data, resp, resp_tls, kafka, kafka_tls, tls_cert, tls_key, tls_ca,
+      requirepass, log_level, fsync;
   int threads = 0;
   int64_t max_clients = 0, timeout = 0;
 };

@@ -136,7 +136,8 @@ Status ParseKafkaSecurity(const toml::table& k, const std::string& path, ServerC
   if (!(st = Get(k, path, "tls_advertised_port", &c->kafka_tls_advertised_port)).ok()) return st;
   if (!tls_listen.empty()) {
     auto a = ParseAddress(tls_listen);
-    if (!a.ok()) return Status::InvalidArgument(path + ": kafka.tls_listen: " + a.status().message());
+    if (!a.ok())
+      return Status::InvalidArgument(path + ": kafka.tls_listen: " + a.status().message());
     c->kafka_tls = *a;
   }
   std::optional<bool> sasl, tls_sasl;
@@ -157,7 +158,8 @@ Status ParseKafkaSecurity(const toml::table& k, const std::string& path, ServerC
   if (const toml::node* n = k.get("users")) {
     const toml::array* users = n->as_array();
     if (!users) {
-      return Status::InvalidArgument(path + ": kafka.users must be an array of tables ([[kafka.users]])");
+      return Status::InvalidArgument(path +
+                                     ": kafka.users must be an array of tables ([[kafka.users]])");
     }
     c->kafka_users.clear();
     for (size_t i = 0; i < users->size(); ++i) {
@@ -325,8 +327,8 @@ Status ServerConfig::Validate() const {
   if (!resp_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
     return Status::InvalidArgument("a TLS listener needs tls cert and key files");
   }
-  if (kafka_advertised_port < 0 || kafka_advertised_port > 65535 ||
-      kafka_tls_advertised_port < 0 || kafka_tls_advertised_port > 65535) {
+  if (kafka_advertised_port < 0 || kafka_advertised_port > 65535 || kafka_tls_advertised_port < 0 ||
+      kafka_tls_advertised_port > 65535) {
     return Status::InvalidArgument("kafka advertised_port must be 0..65535");
   }
   if (!kafka_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
@@ -360,7 +362,8 @@ Status ServerConfig::Validate() const {
       return Status::InvalidArgument("kafka users: a user needs a name (without NUL)");
     }
     if (u.password.empty() || u.password.find('\0') != std::string::npos) {
-      return Status::InvalidArgument("kafka users: '" + u.name + "' needs a password (without NUL)");
+      return Status::InvalidArgument("kafka users: '" + u.name +
+                                     "' needs a password (without NUL)");
     }
     if (!users.insert(u.name).second) {
       return Status::InvalidArgument("kafka users: '" + u.name + "' given twice");

@@ -176,8 +176,8 @@ Status Server::Start() {
       kl.advertised_host = !config_.kafka_advertised_host.empty() ? config_.kafka_advertised_host
                            : (address.host == "0.0.0.0" || address.host == "::") ? "127.0.0.1"
                                                                                  : address.host;
-      kl.advertised_port = advertised_port > 0 ? static_cast<int32_t>(advertised_port)
-                                               : listeners_.back()->port();
+      kl.advertised_port =
+          advertised_port > 0 ? static_cast<int32_t>(advertised_port) : listeners_.back()->port();
       return Status::OK();
     };
     if (!config_.kafka.empty()) {

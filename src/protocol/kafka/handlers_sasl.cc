@@ -54,9 +54,8 @@ bool KafkaSession::HandleSaslHandshake(const RequestHeader& h, std::string_view 
   } else {
     sasl_state_ = h.api_version == 0 ? SaslState::kRawTokens : SaslState::kAuthenticate;
   }
-  Respond(Reserve(), h, false, [&](std::string* out) {
-    EncodeSaslHandshake(r, h.api_version, out);
-  });
+  Respond(Reserve(), h, false,
+          [&](std::string* out) { EncodeSaslHandshake(r, h.api_version, out); });
   if (close) closing_ = true;  // after the answer is queued
   return true;
 }

@@ -29,9 +29,8 @@ bool DecodeSaslAuthenticate(std::string_view body, int16_t /*version*/,
 void EncodeSaslAuthenticate(const SaslAuthenticateResponse& r, int16_t version, std::string* out) {
   Encoder e(out);
   e.Int16(static_cast<int16_t>(r.error));
-  e.NullableString(r.error_message ? std::optional<std::string_view>(*r.error_message)
-                                   : std::nullopt,
-                   kFlex);
+  e.NullableString(
+      r.error_message ? std::optional<std::string_view>(*r.error_message) : std::nullopt, kFlex);
   e.Bytes(std::string_view(r.auth_bytes), kFlex);
   if (version >= 1) e.Int64(r.session_lifetime_ms);
 }

@@ -14,7 +14,6 @@
 // read, from any io thread.
 #pragma once
 
-
 #include <array>
 #include <cstdint>
 #include <map>
@@ -35,8 +34,7 @@ struct ScramCredential {
 };
 
 // The credential for `password` with this salt and iteration count.
-ScramCredential DeriveScramSha256(std::string_view password, std::string_view salt,
-                                  int iterations);
+ScramCredential DeriveScramSha256(std::string_view password, std::string_view salt, int iterations);
 // Whether `password` is the one `cred` was derived from (constant time in
 // the comparison; costs one PBKDF2).
 bool PasswordMatches(const ScramCredential& cred, std::string_view password);

@@ -41,7 +41,6 @@ class SaslServer {
 const std::vector<std::string>& ImplementedMechanisms();
 // A server for `mechanism` checking against `users` (which must outlive
 // it), or nullptr if the mechanism is not implemented.
-std::unique_ptr<SaslServer> NewSaslServer(std::string_view mechanism,
-                                          const CredentialStore* users);
+std::unique_ptr<SaslServer> NewSaslServer(std::string_view mechanism, const CredentialStore* users);
 
 }  // namespace runnel::kafka

@@ -10,7 +10,8 @@ static constexpr std::string_view kInvalidCredentials =
 std::optional<PlainMessage> ParsePlain(std::string_view message, std::string* error) {
   size_t first = message.find('\0');
   size_t second = first == std::string_view::npos ? first : message.find('\0', first + 1);
-  if (second == std::string_view::npos || message.find('\0', second + 1) != std::string_view::npos) {
+  if (second == std::string_view::npos ||
+      message.find('\0', second + 1) != std::string_view::npos) {
     *error = "Invalid SASL/PLAIN message: expected 3 tokens separated by NUL";
     return std::nullopt;
   }
@@ -25,8 +26,9 @@ std::optional<PlainMessage> ParsePlain(std::string_view message, std::string* er
     return std::nullopt;
   }
   if (!m.authzid.empty() && m.authzid != m.user) {
-    *error = "Authentication failed: Client requested an authorization id that is different from "
-             "username";
+    *error =
+        "Authentication failed: Client requested an authorization id that is different from "
+        "username";
     return std::nullopt;
   }
   return m;

@@ -111,8 +111,9 @@ SaslStep ScramServer::ClientFirst(std::string_view msg) {
     if (f[i] == "tokenauth=true") return Fail("Delegation tokens are not supported");
   }
   if (!authzid.empty() && authzid != user_) {
-    return Fail("Authentication failed: Client requested an authorization id that is different "
-                "from username");
+    return Fail(
+        "Authentication failed: Client requested an authorization id that is different "
+        "from username");
   }
   if (const ScramCredential* c = users_->Find(user_)) {
     cred_ = *c;

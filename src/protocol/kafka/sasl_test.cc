@@ -141,11 +141,10 @@ TEST(PlainParseTest, ThreeFieldsSplitAtNul) {
 
 TEST(PlainParseTest, BadMessagesAreRefused) {
   std::string err;
-  for (std::string_view bad : {std::string_view(""), std::string_view("alice"),
-                               std::string_view("\0alice", 6), std::string_view("\0\0secret", 8),
-                               std::string_view("\0alice\0", 7),
-                               std::string_view("\0alice\0se\0cret", 14),
-                               std::string_view("bob\0alice\0secret", 16)}) {
+  for (std::string_view bad :
+       {std::string_view(""), std::string_view("alice"), std::string_view("\0alice", 6),
+        std::string_view("\0\0secret", 8), std::string_view("\0alice\0", 7),
+        std::string_view("\0alice\0se\0cret", 14), std::string_view("bob\0alice\0secret", 16)}) {
     err.clear();
     EXPECT_FALSE(ParsePlain(bad, &err)) << bad;
     EXPECT_FALSE(err.empty());
