@@ -334,9 +334,6 @@ Status ServerConfig::Validate() const {
   if (!kafka_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
     return Status::InvalidArgument("a TLS listener needs tls cert and key files");
   }
-  if (kafka_tls_sasl && kafka_tls.empty()) {
-    return Status::InvalidArgument("kafka tls_sasl needs a kafka tls_listen");
-  }
   if (kafka_sasl || kafka_tls_sasl) {
     if (kafka_sasl_mechanisms.empty()) {
       return Status::InvalidArgument("kafka sasl needs at least one of sasl_mechanisms");

@@ -185,6 +185,9 @@ Status Server::Start() {
                      config_.kafka_advertised_port);
       if (!st.ok()) return st;
     }
+    if (config_.kafka_tls_sasl && config_.kafka_tls.empty()) {
+      spdlog::warn("kafka tls_sasl is set but there is no Kafka TLS listener (tls_listen)");
+    }
     if (!config_.kafka_tls.empty()) {
       st = add_kafka("kafka-tls", config_.kafka_tls, true, config_.kafka_tls_sasl,
                      config_.kafka_tls_advertised_port);

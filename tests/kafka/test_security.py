@@ -387,7 +387,9 @@ def test_sasl_ssl_scram(start_kafka, certs):
 
 
 def test_mutual_tls_refuses_a_client_without_a_certificate(start_kafka, certs):
-    s = start_kafka("--tls-ca", certs["ca"], config=config(certs))
+    # All from flags this time: --kafka-tls, --tls-cert, --tls-key, --tls-ca.
+    s = start_kafka("--kafka-tls", "127.0.0.1:0", "--tls-cert", certs["cert"], "--tls-key",
+                    certs["key"], "--tls-ca", certs["ca"])
     tls = f"127.0.0.1:{s.tls_port}"
     roundtrip("confluent", tls, "mtls", "SSL", certs=certs, client_cert=True)
     from kafka.errors import KafkaError as KpError
@@ -405,3 +407,28 @@ def test_mutual_tls_refuses_a_client_without_a_certificate(start_kafka, certs):
         if t.recv(100) == b"":
             raise ConnectionError("closed")
     assert s.alive()
+
+
+# ---- configuration -------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, why", [
+    ("[kafka]\nsasl = true\n", "at least one [[kafka.users]]"),
+    ('[kafka]\nsasl_mechanisms = ["GSSAPI"]\n', "'GSSAPI' is not one of PLAIN, SCRAM-SHA-256"),
+    ('[kafka]\nsasl_mechanisms = "PLAIN"\n', "must be an array"),
+    ('[kafka]\nsasl = true\nsasl_mechanisms = []\n[[kafka.users]]\nname = "a"\npassword = "b"\n',
+     "at least one of sasl_mechanisms"),
+    ('[[kafka.users]]\nname = "a"\npassword = "b"\n[[kafka.users]]\nname = "a"\npassword = "c"\n',
+     "'a' given twice"),
+    ('[[kafka.users]]\nname = "a"\n', "'a' needs a password"),
+    ('[[kafka.users]]\nname = "a"\npass = "b"\n', "unknown setting 'pass'"),
+    ('[kafka]\ntls_listen = "127.0.0.1:0"\n', "needs tls cert and key"),
+    ('[kafka]\ntls_listen = "nowhere"\n', "kafka.tls_listen"),
+    ('[kafka]\nsasl = "yes"\n', "wrong type"),
+])
+def test_bad_security_settings_are_refused_at_start(runnel, tmp_path, bad, why):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(bad)
+    res = runnel.run("serve", "--config", str(cfg), "--data", str(tmp_path / "d"),
+                     "--resp", "127.0.0.1:0", "--kafka", "127.0.0.1:0", expect=None, timeout=30)
+    assert res.returncode != 0
+    assert why in res.stderr.decode(), res.describe()
