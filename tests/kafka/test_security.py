@@ -186,6 +186,7 @@ def test_wrong_password_is_refused_and_the_server_keeps_serving(start_kafka):
     assert "Invalid user credentials" in auth.str(), auth.str()
     assert len(p) == 1  # never delivered
     p.purge()
+    p.flush(1)
     # PLAIN through kcat: the message says why.
     if shutil.which("kcat"):
         cp = run(kcat_args(s.bootstrap, "SASL_PLAINTEXT", "PLAIN", password="nope") + ["-L"],
@@ -356,6 +357,46 @@ def test_tls_listener_produce_and_consume(start_kafka, certs, client):
         # Each listener advertises itself.
         assert ck_broker_port(ck_conf(tls, "SSL", certs=certs)) == [s.tls_port]
         assert ck_broker_port({"bootstrap.servers": s.bootstrap}) == [s.port]
+
+
+def advertised(r):
+    """(host, port) of the broker in Metadata v0 and in FindCoordinator v0."""
+    r.send(request(3, 0, 1, struct.pack(">i", 0)))
+    _, body = r.response()
+    (n, node, hl) = struct.unpack(">iih", body[:10])
+    assert n == 1 and node == 0
+    md = (body[10:10 + hl].decode(), struct.unpack(">i", body[10 + hl:14 + hl])[0])
+    r.send(request(10, 0, 2, string("g")))
+    _, body = r.response()
+    (err, node, hl) = struct.unpack(">hih", body[:8])
+    assert err == 0
+    fc = (body[8:8 + hl].decode(), struct.unpack(">i", body[8 + hl:12 + hl])[0])
+    assert md == fc
+    return md
+
+
+def test_each_listener_advertises_itself(start_kafka, certs):
+    s = start_kafka(config=config(certs))
+    r = Raw(s.port)
+    assert advertised(r) == ("127.0.0.1", s.port)
+    r.close()
+    r = Raw(s.tls_port)
+    r.sock = ssl.create_default_context(cafile=certs["ca"]).wrap_socket(
+        r.sock, server_hostname="127.0.0.1")
+    assert advertised(r) == ("127.0.0.1", s.tls_port)
+    r.close()
+    # Configured ports (behind a NAT or proxy) are given as they are.
+    text = config(certs).replace("[kafka]\n", "[kafka]\nadvertised_host = \"broker.example\"\n"
+                                 "advertised_port = 19092\ntls_advertised_port = 19093\n")
+    s2 = start_kafka(config=text)
+    r = Raw(s2.port)
+    assert advertised(r) == ("broker.example", 19092)
+    r.close()
+    r = Raw(s2.tls_port)
+    r.sock = ssl.create_default_context(cafile=certs["ca"]).wrap_socket(
+        r.sock, server_hostname="127.0.0.1")
+    assert advertised(r) == ("broker.example", 19093)
+    r.close()
 
 
 def test_plaintext_on_the_tls_port_is_closed(start_kafka, certs):
