@@ -399,11 +399,16 @@ def test_each_listener_advertises_itself(start_kafka, certs):
     r.close()
 
 
-def test_plaintext_on_the_tls_port_is_closed(start_kafka, certs):
-    s = start_kafka(config=config(certs))
+def test_plaintext_and_silence_on_the_tls_port_are_closed(start_kafka, certs):
+    s = start_kafka(config=config(certs) + "[limits]\ntls_handshake_timeout_ms = 300\n")
     r = Raw(s.tls_port)
     r.send(request(18, 0, 1, b""))
     assert r.closed()
+    # A client that never starts its handshake is cut off at the timeout.
+    r = Raw(s.tls_port)
+    t0 = time.monotonic()
+    assert r.closed(timeout=10)
+    assert time.monotonic() - t0 < 5
     assert s.alive()
 
 
