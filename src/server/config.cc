@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "protocol/kafka/sasl_credentials.h"
+
 #include <toml++/toml.h>
 
 #include <charconv>
@@ -166,10 +168,11 @@ Status ParseKafkaSecurity(const toml::table& k, const std::string& path, ServerC
       const std::string where = path + ": kafka.users[" + std::to_string(i) + "]";
       const toml::table* t = (*users)[i].as_table();
       if (!t) return Status::InvalidArgument(where + " is not a table");
-      if (!(st = CheckKeys(*t, where, "", {"name", "password"})).ok()) return st;
+      if (!(st = CheckKeys(*t, where, "", {"name", "password", "scram_sha256"})).ok()) return st;
       ServerConfig::KafkaUser u;
       if (!(st = Get(*t, where, "name", &u.name)).ok()) return st;
       if (!(st = Get(*t, where, "password", &u.password)).ok()) return st;
+      if (!(st = Get(*t, where, "scram_sha256", &u.scram_sha256)).ok()) return st;
       c->kafka_users.push_back(std::move(u));
     }
   }
@@ -358,9 +361,17 @@ Status ServerConfig::Validate() const {
     if (u.name.empty() || u.name.find('\0') != std::string::npos) {
       return Status::InvalidArgument("kafka users: a user needs a name (without NUL)");
     }
-    if (u.password.empty() || u.password.find('\0') != std::string::npos) {
+    if (u.password.empty() == u.scram_sha256.empty()) {
       return Status::InvalidArgument("kafka users: '" + u.name +
-                                     "' needs a password (without NUL)");
+                                     "' needs a password or a scram_sha256 credential (one)");
+    }
+    if (u.password.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("kafka users: '" + u.name + "': a password cannot hold NUL");
+    }
+    kafka::ScramCredential cred;
+    std::string why;
+    if (!u.scram_sha256.empty() && !kafka::ParseScramCredential(u.scram_sha256, &cred, &why)) {
+      return Status::InvalidArgument("kafka users: '" + u.name + "': scram_sha256: " + why);
     }
     if (!users.insert(u.name).second) {
       return Status::InvalidArgument("kafka users: '" + u.name + "' given twice");

@@ -11,7 +11,7 @@
 //           group_min_session_timeout_ms = 6000  group_max_session_timeout_ms = 1800000
 //           tls_listen = ""  tls_advertised_port = 0  sasl = false  tls_sasl = false
 //           sasl_mechanisms = ["PLAIN", "SCRAM-SHA-256"]
-//   [[kafka.users]] name = "alice"  password = "..."
+//   [[kafka.users]] name = "alice"  password = "..."  (or scram_sha256 = "salt=...,...")
 //   [tls]   cert = ""  key = ""  ca = ""
 //   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
@@ -90,9 +90,13 @@ struct ServerConfig {
   bool kafka_sasl = false;
   bool kafka_tls_sasl = false;
   std::vector<std::string> kafka_sasl_mechanisms = {"PLAIN", "SCRAM-SHA-256"};
+  // A SASL user: a password (salted at start), or a stored SCRAM-SHA-256
+  // credential in Kafka's text form (no password in the file; PLAIN still
+  // works against it). Exactly one of the two.
   struct KafkaUser {
     std::string name;
     std::string password;
+    std::string scram_sha256;
   };
   std::vector<KafkaUser> kafka_users;
   std::string tls_cert, tls_key, tls_ca;

@@ -157,7 +157,16 @@ Status Server::Start() {
     st = kafka_->StartGroups(gs, config_.fsync);
     if (!st.ok()) return st;
     for (const ServerConfig::KafkaUser& u : config_.kafka_users) {
-      kafka_->sasl_users.AddUser(u.name, u.password);  // salted here; the password is not kept
+      if (u.scram_sha256.empty()) {
+        kafka_->sasl_users.AddUser(u.name, u.password);  // salted here; the password is not kept
+        continue;
+      }
+      kafka::ScramCredential cred;
+      std::string why;
+      if (!kafka::ParseScramCredential(u.scram_sha256, &cred, &why)) {
+        return Status::InvalidArgument("kafka users: '" + u.name + "': " + why);  // Validate'd
+      }
+      kafka_->sasl_users.AddCredential(u.name, std::move(cred));
     }
     kafka_->sasl_mechanisms = config_.kafka_sasl_mechanisms;
     // Each listener advertises itself (its own port), as Kafka's

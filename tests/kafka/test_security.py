@@ -457,6 +457,35 @@ def test_mutual_tls_refuses_a_client_without_a_certificate(start_kafka, certs):
 
 # ---- configuration -------------------------------------------------------------------
 
+def scram_credential(password, salt=b"carol's salt", iterations=4096):
+    """Kafka's text form of a SCRAM-SHA-256 credential, as an operator would make it."""
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = lambda b: base64.b64encode(b).decode()
+    return (f"salt={b64(salt)},stored_key={b64(hashlib.sha256(client_key).digest())},"
+            f"server_key={b64(server_key)},iterations={iterations}")
+
+
+def test_a_stored_scram_credential_serves_scram_and_plain(start_kafka):
+    USERS["carol"] = "carol-pw"
+    try:
+        text = config(sasl=True).replace(
+            'name = "carol"\npassword = "carol-pw"\n',
+            f'name = "carol"\nscram_sha256 = "{scram_credential("carol-pw")}"\n')
+        assert "scram_sha256" in text and "carol-pw" not in text
+        s = start_kafka(config=text)
+        roundtrip("confluent", s.bootstrap, "stored-scram", "SASL_PLAINTEXT",
+                  mechanism="SCRAM-SHA-256", user="carol")
+        roundtrip("kafka-python", s.bootstrap, "stored-plain", "SASL_PLAINTEXT",
+                  mechanism="PLAIN", user="carol")
+        cp = run(kcat_args(s.bootstrap, "SASL_PLAINTEXT", "SCRAM-SHA-256", user="carol",
+                           password="carol-PW") + ["-L"], timeout=30)
+        assert cp.returncode != 0 and b"Invalid user credentials" in cp.stderr
+    finally:
+        del USERS["carol"]
+
+
 @pytest.mark.parametrize("bad, why", [
     ("[kafka]\nsasl = true\n", "at least one [[kafka.users]]"),
     ('[kafka]\nsasl_mechanisms = ["GSSAPI"]\n', "'GSSAPI' is not one of PLAIN, SCRAM-SHA-256"),
@@ -465,7 +494,11 @@ def test_mutual_tls_refuses_a_client_without_a_certificate(start_kafka, certs):
      "at least one of sasl_mechanisms"),
     ('[[kafka.users]]\nname = "a"\npassword = "b"\n[[kafka.users]]\nname = "a"\npassword = "c"\n',
      "'a' given twice"),
-    ('[[kafka.users]]\nname = "a"\n', "'a' needs a password"),
+    ('[[kafka.users]]\nname = "a"\n', "'a' needs a password or a scram_sha256"),
+    ('[[kafka.users]]\nname = "a"\npassword = "b"\nscram_sha256 = "salt=YQ=="\n',
+     "'a' needs a password or a scram_sha256"),
+    ('[[kafka.users]]\nname = "a"\nscram_sha256 = "salt=YQ==,iterations=4096"\n',
+     "'a': scram_sha256: a SCRAM credential needs"),
     ('[[kafka.users]]\nname = "a"\npass = "b"\n', "unknown setting 'pass'"),
     ('[kafka]\ntls_listen = "127.0.0.1:0"\n', "needs tls cert and key"),
     ('[kafka]\ntls_listen = "nowhere"\n', "kafka.tls_listen"),

@@ -6,7 +6,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <utility>
 
@@ -91,6 +93,59 @@ bool Base64Decode(std::string_view text, std::string* out) {
   if (n < 0) return false;
   out->resize(static_cast<size_t>(n) - pad);
   return true;
+}
+
+bool ParseScramCredential(std::string_view text, ScramCredential* out, std::string* error) {
+  bool salt = false, stored = false, server = false, iterations = false;
+  auto key = [&](std::string_view b64, ScramKey* k) {
+    std::string raw;
+    if (!Base64Decode(b64, &raw) || raw.size() != kScramKeyBytes) return false;
+    std::copy(raw.begin(), raw.end(), k->begin());
+    return true;
+  };
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view field = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    size_t eq = field.find('=');
+    std::string_view name = field.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? "" : field.substr(eq + 1);
+    bool ok = eq != std::string_view::npos;
+    if (name == "salt") {
+      ok = ok && Base64Decode(value, &out->salt) && !out->salt.empty();
+      salt = true;
+    } else if (name == "stored_key") {
+      ok = ok && key(value, &out->stored_key);
+      stored = true;
+    } else if (name == "server_key") {
+      ok = ok && key(value, &out->server_key);
+      server = true;
+    } else if (name == "iterations") {
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out->iterations);
+      ok = ok && ec == std::errc() && p == value.data() + value.size() &&
+           out->iterations >= kScramIterations && out->iterations <= 1000000;
+      iterations = true;
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      *error = "bad SCRAM credential attribute '" + std::string(name) + "'";
+      return false;
+    }
+  }
+  if (!salt || !stored || !server || !iterations) {
+    *error = "a SCRAM credential needs salt, stored_key, server_key and iterations";
+    return false;
+  }
+  return true;
+}
+
+std::string FormatScramCredential(const ScramCredential& c) {
+  auto b64 = [](const ScramKey& k) {
+    return Base64Encode(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+  };
+  return "salt=" + Base64Encode(c.salt) + ",stored_key=" + b64(c.stored_key) +
+         ",server_key=" + b64(c.server_key) + ",iterations=" + std::to_string(c.iterations);
 }
 
 CredentialStore::CredentialStore() : fake_salt_key_(RandomBytes(32)) {}

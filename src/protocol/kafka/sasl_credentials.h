@@ -39,6 +39,13 @@ ScramCredential DeriveScramSha256(std::string_view password, std::string_view sa
 // the comparison; costs one PBKDF2).
 bool PasswordMatches(const ScramCredential& cred, std::string_view password);
 
+// A stored credential in Kafka's text form (kafka-configs / ScramCredential
+// toString): "salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>",
+// attributes in any order, keys 32 bytes, salt non-empty, 4096 <= n <=
+// 1000000 (librdkafka refuses more). False with *error set otherwise.
+bool ParseScramCredential(std::string_view text, ScramCredential* out, std::string* error);
+std::string FormatScramCredential(const ScramCredential& cred);
+
 // HMAC-SHA-256 and SHA-256 (OpenSSL).
 ScramKey HmacSha256(const ScramKey& key, std::string_view data);
 ScramKey HmacSha256(std::string_view key, std::string_view data);

@@ -179,6 +179,45 @@ TEST(CredentialStoreTest, SaltsAreRandomPerUser) {
   EXPECT_EQ(users.Find("c"), nullptr);
 }
 
+TEST(ScramCredentialTest, KafkaTextFormRoundTripsAndServesTheRfcExchange) {
+  std::string salt;
+  ASSERT_TRUE(Base64Decode("W22ZaJ0SNY7soEsUEjb6gQ==", &salt));
+  const std::string text = FormatScramCredential(DeriveScramSha256("pencil", salt, 4096));
+  EXPECT_EQ(text.substr(0, 30), "salt=W22ZaJ0SNY7soEsUEjb6gQ==,");
+  ScramCredential parsed;
+  std::string err;
+  ASSERT_TRUE(ParseScramCredential(text, &parsed, &err)) << err;
+  CredentialStore users;
+  users.AddCredential("user", parsed);
+  ScramServer server(&users, std::string(kServerNonce));
+  ASSERT_EQ(server.Next(kClientFirst).token, kServerFirst);
+  EXPECT_EQ(server.Next(kClientFinal).token, kServerFinal);
+  EXPECT_TRUE(PasswordMatches(parsed, "pencil"));
+}
+
+TEST(ScramCredentialTest, BadTextIsRefused) {
+  const std::string k = Base64Encode(std::string(32, 'k'));
+  ScramCredential c;
+  std::string err;
+  for (const std::string& bad :
+       {std::string(""), "salt=c2FsdA==,stored_key=" + k + ",server_key=" + k,
+        "salt=c2FsdA==,stored_key=" + k + ",server_key=" + k + ",iterations=100",
+        "salt=c2FsdA==,stored_key=" + k + ",server_key=" + k + ",iterations=4096x",
+        "salt=,stored_key=" + k + ",server_key=" + k + ",iterations=4096",
+        "salt=c2FsdA==,stored_key=c2FsdA==,server_key=" + k + ",iterations=4096",
+        "salt=c2FsdA==,stored_key=" + k + ",server_key=" + k + ",iterations=4096,colour=red",
+        "salt,stored_key=" + k + ",server_key=" + k + ",iterations=4096"}) {
+    err.clear();
+    EXPECT_FALSE(ParseScramCredential(bad, &c, &err)) << bad;
+    EXPECT_FALSE(err.empty());
+  }
+  EXPECT_TRUE(ParseScramCredential(
+      "iterations=8192,server_key=" + k + ",stored_key=" + k + ",salt=c2FsdA==", &c, &err))
+      << err;
+  EXPECT_EQ(c.iterations, 8192);
+  EXPECT_EQ(c.salt, "salt");
+}
+
 TEST(Base64Test, RoundTripsAndRejectsJunk) {
   std::string out;
   for (std::string_view raw : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
