@@ -328,6 +328,13 @@ def test_raw_state_machine(start_kafka):
     assert r.response()[0] == 9
     r.close()
 
+    # Raw mode, a token over sasl.server.max.receive.size (524288): closed
+    # before anything is allocated for it.
+    r = Raw(s.port)
+    assert handshake(r, "SCRAM-SHA-256", version=0)[0] == 0
+    r.send(struct.pack(">i", 524289))
+    assert r.closed()
+
     # Raw mode, wrong password: closed without an answer.
     r = Raw(s.port)
     assert handshake(r, "PLAIN", version=0)[0] == 0
