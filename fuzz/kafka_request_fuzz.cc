@@ -2,29 +2,51 @@
 // headers, every served API's body decoder, and the RecordBatch v2 check
 // Produce applies (storage::ValidateProducedBatch). The stream is framed
 // once whole and once fed in chunks (as NATS' FuzzParser checks "partial
-// (chunked) message delivery"); both must find the same frames. Nothing may
+// (chunked) message delivery"); both must find the same frames.
+// SaslAuthenticate tokens also go through the PLAIN parser and a SCRAM
+// server exchange (first as client-first, then as client-final). Nothing may
 // crash, hang, read out of bounds or allocate from an unchecked length.
 //
 // Input layout: byte 0 = chunk size - 1 for the chunked pass; the rest is
 // the byte stream a client sent (size-prefixed frames).
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/delete_records.h"
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_messages.h"
 #include "protocol/kafka/messages.h"
+#include "protocol/kafka/sasl_messages.h"
+#include "protocol/kafka/sasl_plain.h"
+#include "protocol/kafka/sasl_scram.h"
 #include "protocol/kafka/wire.h"
 #include "storage/batch_format.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 using namespace runnel::kafka;
 
 namespace {
 
 constexpr size_t kLimit = 1 << 20;
+
+void SaslTokens(std::string_view token) {
+  static const CredentialStore* users = [] {
+    auto* u = new CredentialStore();
+    u->AddUser("user", "pencil");
+    return u;
+  }();
+  std::string error;
+  (void)ParsePlain(token, &error);
+  ScramServer scram(users, "snonce");
+  (void)scram.Next(token);
+  (void)scram.Next(token);
+  // A well-formed first message, then the fuzzed bytes as the final one.
+  ScramServer second(users, "snonce");
+  (void)second.Next("n,,n=user,r=cnonce");
+  (void)second.Next(token);
+}
 
 void Decode(std::string_view frame) {
   RequestHeader h;
@@ -40,7 +62,7 @@ void Decode(std::string_view frame) {
     if (!d.ok()) return;
     body = body.substr(d.position());
   }
-  switch (h.api_key & 0x1f) {
+  switch (h.api_key & 0x3f) {
     case 0: {
       ProduceRequest r;
       if (DecodeProduce(body, v, &r)) {
@@ -121,6 +143,16 @@ void Decode(std::string_view frame) {
     case 21: {
       DeleteRecordsRequest r;
       (void)DecodeDeleteRecords(body, v, &r);
+      break;
+    }
+    case 17: {
+      SaslHandshakeRequest r;
+      (void)DecodeSaslHandshake(body, v, &r);
+      break;
+    }
+    case 36: {
+      SaslAuthenticateRequest r;
+      if (DecodeSaslAuthenticate(body, v, &r)) SaslTokens(r.auth_bytes);
       break;
     }
     default: {

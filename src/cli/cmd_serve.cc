@@ -15,8 +15,8 @@ namespace runnel::cli {
 namespace {
 
 struct ServeFlags {
-  std::string config, data, resp, resp_tls, kafka, tls_cert, tls_key, tls_ca, requirepass,
-      log_level, fsync;
+  std::string config, data, resp, resp_tls, kafka, kafka_tls, tls_cert, tls_key, tls_ca,
+      requirepass, log_level, fsync;
   int threads = 0;
   int64_t max_clients = 0, timeout = 0, steward_interval_ms = 0;
 };
@@ -58,6 +58,11 @@ Status ApplyFlags(const CLI::App& cmd, const ServeFlags& f, server::ServerConfig
       c->kafka = *a;
     }
   }
+  if (given("--kafka-tls")) {
+    auto a = server::ParseAddress(f.kafka_tls);
+    if (!a.ok()) return Status::InvalidArgument("--kafka-tls: " + a.status().message());
+    c->kafka_tls = *a;
+  }
   if (given("--resp-tls")) {
     auto a = server::ParseAddress(f.resp_tls);
     if (!a.ok()) return Status::InvalidArgument("--resp-tls: " + a.status().message());
@@ -84,6 +89,7 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--resp", f->resp, "RESP listener HOST:PORT (default 127.0.0.1:6379; off)");
   cmd->add_option("--kafka", f->kafka, "Kafka listener HOST:PORT (default 127.0.0.1:9092; off)");
   cmd->add_option("--resp-tls", f->resp_tls, "RESP over TLS listener HOST:PORT");
+  cmd->add_option("--kafka-tls", f->kafka_tls, "Kafka over TLS listener HOST:PORT");
   cmd->add_option("--tls-cert", f->tls_cert, "TLS certificate chain (PEM)");
   cmd->add_option("--tls-key", f->tls_key, "TLS private key (PEM)");
   cmd->add_option("--tls-ca", f->tls_ca, "CA (PEM): clients must present a certificate it signed");

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "protocol/kafka/sasl_credentials.h"
+
 #include <toml++/toml.h>
 
 #include <charconv>
@@ -127,6 +129,56 @@ Status ParseTopicRule(const toml::table& t, const std::string& path, size_t inde
   return Status::OK();
 }
 
+// [kafka] tls_listen, tls_advertised_port, sasl, tls_sasl, sasl_mechanisms
+// and the [[kafka.users]] tables.
+Status ParseKafkaSecurity(const toml::table& k, const std::string& path, ServerConfig* c) {
+  Status st;
+  std::string tls_listen;
+  if (!(st = Get(k, path, "tls_listen", &tls_listen)).ok()) return st;
+  if (!(st = Get(k, path, "tls_advertised_port", &c->kafka_tls_advertised_port)).ok()) return st;
+  if (!tls_listen.empty()) {
+    auto a = ParseAddress(tls_listen);
+    if (!a.ok())
+      return Status::InvalidArgument(path + ": kafka.tls_listen: " + a.status().message());
+    c->kafka_tls = *a;
+  }
+  std::optional<bool> sasl, tls_sasl;
+  if (!(st = GetBool(k, path, "sasl", &sasl)).ok()) return st;
+  if (!(st = GetBool(k, path, "tls_sasl", &tls_sasl)).ok()) return st;
+  c->kafka_sasl = sasl.value_or(c->kafka_sasl);
+  c->kafka_tls_sasl = tls_sasl.value_or(c->kafka_tls_sasl);
+  if (const toml::node* n = k.get("sasl_mechanisms")) {
+    const toml::array* a = n->as_array();
+    if (!a) return Status::InvalidArgument(path + ": kafka.sasl_mechanisms must be an array");
+    c->kafka_sasl_mechanisms.clear();
+    for (const toml::node& m : *a) {
+      auto v = m.value<std::string>();
+      if (!v) return Status::InvalidArgument(path + ": kafka.sasl_mechanisms must be strings");
+      c->kafka_sasl_mechanisms.push_back(*v);
+    }
+  }
+  if (const toml::node* n = k.get("users")) {
+    const toml::array* users = n->as_array();
+    if (!users) {
+      return Status::InvalidArgument(path +
+                                     ": kafka.users must be an array of tables ([[kafka.users]])");
+    }
+    c->kafka_users.clear();
+    for (size_t i = 0; i < users->size(); ++i) {
+      const std::string where = path + ": kafka.users[" + std::to_string(i) + "]";
+      const toml::table* t = (*users)[i].as_table();
+      if (!t) return Status::InvalidArgument(where + " is not a table");
+      if (!(st = CheckKeys(*t, where, "", {"name", "password", "scram_sha256"})).ok()) return st;
+      ServerConfig::KafkaUser u;
+      if (!(st = Get(*t, where, "name", &u.name)).ok()) return st;
+      if (!(st = Get(*t, where, "password", &u.password)).ok()) return st;
+      if (!(st = Get(*t, where, "scram_sha256", &u.scram_sha256)).ok()) return st;
+      c->kafka_users.push_back(std::move(u));
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 TopicConfig TopicRuleSpec::Apply(TopicConfig c) const {
@@ -195,8 +247,10 @@ Status ServerConfig::LoadFile(const std::string& path) {
     st = CheckKeys(*k, path, "kafka.",
                    {"listen", "advertised_host", "advertised_port", "auto_create_topics",
                     "max_request_bytes", "group_initial_rebalance_delay_ms",
-                    "group_min_session_timeout_ms", "group_max_session_timeout_ms"});
+                    "group_min_session_timeout_ms", "group_max_session_timeout_ms", "tls_listen",
+                    "tls_advertised_port", "sasl", "tls_sasl", "sasl_mechanisms", "users"});
     if (!st.ok()) return st;
+    if (!(st = ParseKafkaSecurity(*k, path, this)).ok()) return st;
     std::string listen;
     for (Status s :
          {Get(*k, path, "listen", &listen),
@@ -283,8 +337,52 @@ Status ServerConfig::Validate() const {
   if (!resp_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
     return Status::InvalidArgument("a TLS listener needs tls cert and key files");
   }
-  if (kafka_advertised_port < 0 || kafka_advertised_port > 65535) {
+  if (kafka_advertised_port < 0 || kafka_advertised_port > 65535 || kafka_tls_advertised_port < 0 ||
+      kafka_tls_advertised_port > 65535) {
     return Status::InvalidArgument("kafka advertised_port must be 0..65535");
+  }
+  if (!kafka_tls.empty() && (tls_cert.empty() || tls_key.empty())) {
+    return Status::InvalidArgument("a TLS listener needs tls cert and key files");
+  }
+  if (kafka_sasl || kafka_tls_sasl) {
+    if (kafka_sasl_mechanisms.empty()) {
+      return Status::InvalidArgument("kafka sasl needs at least one of sasl_mechanisms");
+    }
+    if (kafka_users.empty()) {
+      return Status::InvalidArgument("kafka sasl needs at least one [[kafka.users]]");
+    }
+  }
+  std::set<std::string> mechanisms;
+  for (const std::string& m : kafka_sasl_mechanisms) {
+    if (m != "PLAIN" && m != "SCRAM-SHA-256") {
+      return Status::InvalidArgument("kafka sasl_mechanisms: '" + m +
+                                     "' is not one of PLAIN, SCRAM-SHA-256");
+    }
+    if (!mechanisms.insert(m).second) {
+      return Status::InvalidArgument("kafka sasl_mechanisms: '" + m + "' given twice");
+    }
+  }
+  std::set<std::string> users;
+  for (const KafkaUser& u : kafka_users) {
+    // Kafka user names are SASL names: any UTF-8 but NUL (PLAIN's separator).
+    if (u.name.empty() || u.name.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("kafka users: a user needs a name (without NUL)");
+    }
+    if (u.password.empty() == u.scram_sha256.empty()) {
+      return Status::InvalidArgument("kafka users: '" + u.name +
+                                     "' needs a password or a scram_sha256 credential (one)");
+    }
+    if (u.password.find('\0') != std::string::npos) {
+      return Status::InvalidArgument("kafka users: '" + u.name + "': a password cannot hold NUL");
+    }
+    kafka::ScramCredential cred;
+    std::string why;
+    if (!u.scram_sha256.empty() && !kafka::ParseScramCredential(u.scram_sha256, &cred, &why)) {
+      return Status::InvalidArgument("kafka users: '" + u.name + "': scram_sha256: " + why);
+    }
+    if (!users.insert(u.name).second) {
+      return Status::InvalidArgument("kafka users: '" + u.name + "' given twice");
+    }
   }
   if (kafka_max_request_bytes < 1024 || kafka_max_request_bytes > (1LL << 30)) {
     return Status::InvalidArgument("kafka max_request_bytes must be 1024..1073741824");

@@ -9,6 +9,9 @@
 //           auto_create_topics = true  max_request_bytes = 104857600
 //           group_initial_rebalance_delay_ms = 300
 //           group_min_session_timeout_ms = 6000  group_max_session_timeout_ms = 1800000
+//           tls_listen = ""  tls_advertised_port = 0  sasl = false  tls_sasl = false
+//           sasl_mechanisms = ["PLAIN", "SCRAM-SHA-256"]
+//   [[kafka.users]] name = "alice"  password = "..."  (or scram_sha256 = "salt=...,...")
 //   [tls]   cert = ""  key = ""  ca = ""
 //   [limits] max_clients = 10000  timeout = 0  tcp_keepalive = 300
 //            proto_max_bulk_len = 536870912  max_multibulk_len = 1048576
@@ -80,6 +83,23 @@ struct ServerConfig {
   int64_t kafka_group_initial_rebalance_delay_ms = 300;
   int64_t kafka_group_min_session_timeout_ms = 6000;
   int64_t kafka_group_max_session_timeout_ms = 1800000;
+  // The Kafka TLS listener (SSL, or SASL_SSL with kafka_tls_sasl); it uses
+  // tls_cert/tls_key/tls_ca as the RESP one does.
+  Address kafka_tls;                      // empty = off
+  int64_t kafka_tls_advertised_port = 0;  // 0: the bound TLS port
+  // SASL per listener: SASL_PLAINTEXT on `kafka`, SASL_SSL on `kafka_tls`.
+  bool kafka_sasl = false;
+  bool kafka_tls_sasl = false;
+  std::vector<std::string> kafka_sasl_mechanisms = {"PLAIN", "SCRAM-SHA-256"};
+  // A SASL user: a password (salted at start), or a stored SCRAM-SHA-256
+  // credential in Kafka's text form (no password in the file; PLAIN still
+  // works against it). Exactly one of the two.
+  struct KafkaUser {
+    std::string name;
+    std::string password;
+    std::string scram_sha256;
+  };
+  std::vector<KafkaUser> kafka_users;
   std::string tls_cert, tls_key, tls_ca;
 
   int64_t max_clients = 10000;

@@ -123,15 +123,18 @@ Status Server::Start() {
     if (!st.ok()) return st;
     resp_->facts.port = listeners_.back()->port();
   }
-  if (!config_.resp_tls.empty()) {
+  if (!config_.resp_tls.empty() || !config_.kafka_tls.empty()) {
+    // One context for both TLS listeners: the same certificate, key and CA.
     auto tls = net::MakeServerTlsContext({config_.tls_cert, config_.tls_key, config_.tls_ca});
     if (!tls.ok()) return tls.status();
     tls_ = *tls;
+  }
+  if (!config_.resp_tls.empty()) {
     st = AddListener("resp-tls", config_.resp_tls, /*tls=*/true, resp_factory);
     if (!st.ok()) return st;
     resp_->facts.tls_port = listeners_.back()->port();
   }
-  if (!config_.kafka.empty()) {
+  if (!config_.kafka.empty() || !config_.kafka_tls.empty()) {
     kafka_ = std::make_unique<kafka::KafkaContext>(log_.get(), pool_.get());
     kafka_->default_topic_config = options.default_topic_config;
     const broker::TopicRules* rules_ptr = &topic_rules_;
@@ -154,18 +157,52 @@ Status Server::Start() {
     // they point into (docs/protocols/kafka.md "Consumer groups").
     st = kafka_->StartGroups(gs, config_.fsync);
     if (!st.ok()) return st;
-    kafka::KafkaContext* kctx = kafka_.get();
-    st = AddListener("kafka", config_.kafka, /*tls=*/false, [kctx](net::Connection& c) {
-      return std::make_unique<kafka::KafkaSession>(c, kctx);
-    });
-    if (!st.ok()) return st;
-    const std::string& host = config_.kafka.host;
-    kafka_->advertised_host = !config_.kafka_advertised_host.empty() ? config_.kafka_advertised_host
-                              : (host == "0.0.0.0" || host == "::") ? "127.0.0.1"
-                                                                    : host;
-    kafka_->advertised_port = config_.kafka_advertised_port > 0
-                                  ? static_cast<int32_t>(config_.kafka_advertised_port)
-                                  : listeners_.back()->port();
+    for (const ServerConfig::KafkaUser& u : config_.kafka_users) {
+      if (u.scram_sha256.empty()) {
+        kafka_->sasl_users.AddUser(u.name, u.password);  // salted here; the password is not kept
+        continue;
+      }
+      kafka::ScramCredential cred;
+      std::string why;
+      if (!kafka::ParseScramCredential(u.scram_sha256, &cred, &why)) {
+        return Status::InvalidArgument("kafka users: '" + u.name + "': " + why);  // Validate'd
+      }
+      kafka_->sasl_users.AddCredential(u.name, std::move(cred));
+    }
+    kafka_->sasl_mechanisms = config_.kafka_sasl_mechanisms;
+    // Each listener advertises itself (its own port), as Kafka's
+    // advertised.listeners: a TLS client's Metadata names the TLS port.
+    auto add_kafka = [&](const std::string& name, const Address& address, bool tls, bool sasl,
+                         int64_t advertised_port) -> Status {
+      kafka::KafkaListener& kl = kafka_->listeners.emplace_back();
+      kl.name = name;
+      kl.sasl = sasl;
+      kafka::KafkaContext* kctx = kafka_.get();
+      const kafka::KafkaListener* klp = &kl;
+      Status added = AddListener(name, address, tls, [kctx, klp](net::Connection& c) {
+        return std::make_unique<kafka::KafkaSession>(c, kctx, klp);
+      });
+      if (!added.ok()) return added;
+      kl.advertised_host = !config_.kafka_advertised_host.empty() ? config_.kafka_advertised_host
+                           : (address.host == "0.0.0.0" || address.host == "::") ? "127.0.0.1"
+                                                                                 : address.host;
+      kl.advertised_port =
+          advertised_port > 0 ? static_cast<int32_t>(advertised_port) : listeners_.back()->port();
+      return Status::OK();
+    };
+    if (!config_.kafka.empty()) {
+      st = add_kafka("kafka", config_.kafka, false, config_.kafka_sasl,
+                     config_.kafka_advertised_port);
+      if (!st.ok()) return st;
+    }
+    if (config_.kafka_tls_sasl && config_.kafka_tls.empty()) {
+      spdlog::warn("kafka tls_sasl is set but there is no Kafka TLS listener (tls_listen)");
+    }
+    if (!config_.kafka_tls.empty()) {
+      st = add_kafka("kafka-tls", config_.kafka_tls, true, config_.kafka_tls_sasl,
+                     config_.kafka_tls_advertised_port);
+      if (!st.ok()) return st;
+    }
   }
   if (listeners_.empty()) return Status::InvalidArgument("no listener configured");
 
@@ -179,8 +216,11 @@ Status Server::Start() {
   }
   pool_->Start();
   for (const auto& l : listeners_) {
-    spdlog::info("listening: {} on {}:{}{}", l->config().name, l->config().host, l->port(),
-                 l->config().tls ? (config_.tls_ca.empty() ? " (TLS)" : " (mutual TLS)") : "");
+    const bool sasl = (l->config().name == "kafka" && config_.kafka_sasl) ||
+                      (l->config().name == "kafka-tls" && config_.kafka_tls_sasl);
+    spdlog::info("listening: {} on {}:{}{}{}", l->config().name, l->config().host, l->port(),
+                 l->config().tls ? (config_.tls_ca.empty() ? " (TLS)" : " (mutual TLS)") : "",
+                 sasl ? " (SASL)" : "");
   }
   spdlog::info("runnel {} ready: data {}, {} io threads, pid {}", RUNNEL_VERSION, config_.data_dir,
                pool_->size(), getpid());

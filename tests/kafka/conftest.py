@@ -37,7 +37,7 @@ def check_sane(res):
 
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 30
-_LISTEN_RE = re.compile(rb"listening: (kafka|resp) on [^ ]*:(\d+)")
+_LISTEN_RE = re.compile(rb"listening: (kafka-tls|kafka|resp) on [^ ]*:(\d+)")
 
 
 class KafkaServer:
@@ -48,6 +48,7 @@ class KafkaServer:
         self.data_dir = data_dir
         self.port = ports[b"kafka"]
         self.resp_port = ports.get(b"resp")
+        self.tls_port = ports.get(b"kafka-tls")  # with --kafka-tls / [kafka] tls_listen
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.stopped = False
 

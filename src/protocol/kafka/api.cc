@@ -12,6 +12,8 @@ namespace {
 // stop below their first flexible version (librdkafka 2.0.2 then uses
 // JoinGroup 5, SyncGroup 3, Heartbeat 3, LeaveGroup 1, OffsetCommit 7,
 // OffsetFetch 5); OffsetCommit starts at 2, the oldest either client sends.
+// SASL (KIP-43, KIP-152): kafka-python sends SaslHandshake v0 and raw
+// tokens, librdkafka SaslHandshake v1 and SaslAuthenticate (handlers_sasl.cc).
 constexpr ApiRange kApis[] = {
     {ApiKey::kProduce, 3, 7, 9},         {ApiKey::kFetch, 4, 11, 12},
     {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
@@ -19,9 +21,10 @@ constexpr ApiRange kApis[] = {
     {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kJoinGroup, 0, 5, 6},
     {ApiKey::kHeartbeat, 0, 3, 4},       {ApiKey::kLeaveGroup, 0, 1, 4},
     {ApiKey::kSyncGroup, 0, 3, 4},       {ApiKey::kDescribeGroups, 0, 3, 5},
-    {ApiKey::kListGroups, 0, 2, 3},      {ApiKey::kApiVersions, 0, 3, 3},
-    {ApiKey::kCreateTopics, 0, 4, 5},    {ApiKey::kDeleteTopics, 0, 1, 4},
-    {ApiKey::kDeleteRecords, 0, 1, 2},
+    {ApiKey::kListGroups, 0, 2, 3},      {ApiKey::kSaslHandshake, 0, 1, INT16_MAX},
+    {ApiKey::kApiVersions, 0, 3, 3},     {ApiKey::kCreateTopics, 0, 4, 5},
+    {ApiKey::kDeleteTopics, 0, 1, 4},    {ApiKey::kDeleteRecords, 0, 1, 2},
+    {ApiKey::kSaslAuthenticate, 0, 1, 2},
 };
 
 }  // namespace

@@ -2,8 +2,8 @@
 // ApiVersions (reference/kafka.md §4.1; docs/protocols/kafka.md). Only what
 // is in kApis is advertised, and a request for anything else closes the
 // connection (except ApiVersions, KIP-511). The group APIs are served at
-// their last non-flexible versions; phase 2 adds idempotence and SASL here
-// as their handlers land.
+// their last non-flexible versions; phase 2 adds idempotence here as its
+// handlers land.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +25,12 @@ enum class ApiKey : int16_t {
   kSyncGroup = 14,
   kDescribeGroups = 15,
   kListGroups = 16,
+  kSaslHandshake = 17,
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
   kDeleteRecords = 21,
+  kSaslAuthenticate = 36,
 };
 
 struct ApiRange {
@@ -58,6 +60,8 @@ enum class ErrorCode : int16_t {
   kUnknownMemberId = 25,
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
+  kUnsupportedSaslMechanism = 33,
+  kIllegalSaslState = 34,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
@@ -67,6 +71,7 @@ enum class ErrorCode : int16_t {
   kInvalidRequest = 42,
   kTransactionalIdAuthorizationFailed = 53,
   kKafkaStorageError = 56,
+  kSaslAuthenticationFailed = 58,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,

@@ -4,16 +4,15 @@
 
 namespace runnel::kafka {
 
-FrameStatus NextFrame(std::string_view input, size_t max_request_bytes, std::string_view* frame,
-                      size_t* need) {
+FrameStatus NextFrame(std::string_view input, size_t max_bytes, std::string_view* frame,
+                      size_t* need, size_t min_bytes) {
   if (input.size() < 4) {
     *need = 4;
     return FrameStatus::kNeedMore;
   }
   Decoder d(input.substr(0, 4));
   const int32_t size = d.Int32();
-  if (size < static_cast<int32_t>(kMinRequestHeaderBytes) ||
-      static_cast<size_t>(size) > max_request_bytes) {
+  if (size < 0 || static_cast<size_t>(size) < min_bytes || static_cast<size_t>(size) > max_bytes) {
     return FrameStatus::kBad;
   }
   const size_t total = 4 + static_cast<size_t>(size);

@@ -29,9 +29,10 @@ enum class FrameStatus : uint8_t {
   kBad,       // negative, too small or over the limit: close
 };
 
-// Looks at the front of `input` for one frame.
-FrameStatus NextFrame(std::string_view input, size_t max_request_bytes, std::string_view* frame,
-                      size_t* need);
+// Looks at the front of `input` for one frame of min_bytes..max_bytes
+// (a raw SASL token, reference/kafka.md §7, may be shorter than a header).
+FrameStatus NextFrame(std::string_view input, size_t max_bytes, std::string_view* frame,
+                      size_t* need, size_t min_bytes = kMinRequestHeaderBytes);
 
 struct RequestHeader {
   int16_t api_key = 0;

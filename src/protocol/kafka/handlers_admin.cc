@@ -28,8 +28,8 @@ bool KafkaSession::HandleMetadata(const RequestHeader& h, std::string_view body)
   if (!DecodeMetadata(body, h.api_version, &req)) return false;
   MetadataResponse r;
   r.node_id = ctx_->node_id;
-  r.host = ctx_->advertised_host;
-  r.port = ctx_->advertised_port;
+  r.host = listener_->advertised_host;
+  r.port = listener_->advertised_port;
   r.cluster_id = "runnel";
   auto add = [&](const TopicInfo& t) {
     auto& topic = r.topics.emplace_back();
@@ -157,8 +157,8 @@ bool KafkaSession::HandleFindCoordinator(const RequestHeader& h, std::string_vie
   // Single node: the coordinator of every group (key type 0) is this broker.
   r.error = req.key_type == 0 || req.key_type == 1 ? ErrorCode::kNone : ErrorCode::kInvalidRequest;
   r.node_id = ctx_->node_id;
-  r.host = ctx_->advertised_host;
-  r.port = ctx_->advertised_port;
+  r.host = listener_->advertised_host;
+  r.port = listener_->advertised_port;
   Respond(Reserve(), h, false,
           [&](std::string* out) { EncodeFindCoordinator(r, h.api_version, out); });
   return true;

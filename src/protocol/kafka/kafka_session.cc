@@ -1,5 +1,6 @@
 #include "protocol/kafka/kafka_session.h"
 
+#include "protocol/kafka/sasl_messages.h"
 #include "protocol/kafka/wire.h"
 
 #include <boost/asio/post.hpp>
@@ -75,7 +76,11 @@ ErrorCode ErrorFromStatus(const Status& st) {
   }
 }
 
-KafkaSession::KafkaSession(net::Connection& conn, KafkaContext* ctx) : conn_(conn), ctx_(ctx) {
+KafkaSession::KafkaSession(net::Connection& conn, KafkaContext* ctx, const KafkaListener* listener)
+    : conn_(conn),
+      ctx_(ctx),
+      listener_(listener),
+      sasl_state_(listener->sasl ? SaslState::kHandshake : SaslState::kOff) {
   std::lock_guard lock(ctx_->sessions_mu_);
   ctx_->sessions_[conn.id()] = {conn.thread_index(), conn.weak_from_this()};
 }
@@ -92,6 +97,20 @@ net::Session::Action KafkaSession::OnInput(std::string_view input, size_t* consu
   while (!closing_ && pos < input.size()) {
     std::string_view frame;
     size_t need = 0;
+    if (sasl_state_ == SaslState::kRawTokens) {
+      // After SaslHandshake v0: int32 size + token, no Kafka header.
+      FrameStatus fs = NextFrame(input.substr(pos), kMaxSaslTokenBytes, &frame, &need, 0);
+      if (fs == FrameStatus::kNeedMore) {
+        *need_at_least = need;
+        break;
+      }
+      pos += 4 + frame.size();
+      if (fs == FrameStatus::kBad || !HandleRawSaslToken(frame)) {
+        closing_ = true;
+        break;
+      }
+      continue;
+    }
     FrameStatus fs = NextFrame(input.substr(pos), ctx_->max_request_bytes, &frame, &need);
     if (fs == FrameStatus::kNeedMore) {
       *need_at_least = need;
@@ -128,6 +147,12 @@ net::Session::Action KafkaSession::OnInput(std::string_view input, size_t* consu
       }
       spdlog::debug("kafka {}: api {} version {} not served, closing", conn_.remote_address(),
                     h.api_key, h.api_version);
+      closing_ = true;
+      break;
+    }
+    if (!SaslAllows(api->key)) {
+      spdlog::debug("kafka {}: api {} before SASL authentication, closing", conn_.remote_address(),
+                    h.api_key);
       closing_ = true;
       break;
     }
@@ -195,6 +220,10 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleDescribeGroups(h, body);
     case ApiKey::kDeleteRecords:
       return HandleDeleteRecords(h, body);
+    case ApiKey::kSaslHandshake:
+      return HandleSaslHandshake(h, body);
+    case ApiKey::kSaslAuthenticate:
+      return HandleSaslAuthenticate(h, body);
   }
   return false;
 }

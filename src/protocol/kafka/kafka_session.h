@@ -33,6 +33,8 @@
 #include "protocol/kafka/group_coordinator.h"
 #include "protocol/kafka/messages.h"
 #include "protocol/kafka/offset_store.h"
+#include "protocol/kafka/sasl_credentials.h"
+#include "protocol/kafka/sasl_mechanism.h"
 
 #include "runnel/log.h"
 #include "runnel/options.h"
@@ -49,8 +51,22 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace runnel::kafka {
+
+// One Kafka listener's own settings, as Kafka's `listeners`,
+// `advertised.listeners` and `listener.security.protocol.map`: a
+// connection's Metadata and FindCoordinator answers name the listener it
+// came in on (so a TLS client is sent to the TLS port), and `sasl` makes it
+// SASL_PLAINTEXT / SASL_SSL instead of PLAINTEXT / SSL. Owned by the
+// KafkaContext; immutable once sessions exist.
+struct KafkaListener {
+  std::string name;  // "kafka", "kafka-tls" (logs)
+  std::string advertised_host = "127.0.0.1";
+  int32_t advertised_port = 9092;
+  bool sasl = false;
+};
 
 // What every Kafka session of a server shares. Owned by the server; outlives
 // every session. Construction registers the Log's append listener (to wake
@@ -66,9 +82,13 @@ struct KafkaContext {
   net::IoPool* const pool;
   TopicConfig default_topic_config;
   bool auto_create_topics = true;  // Metadata creates unknown topics (Kafka's default)
-  std::string advertised_host = "127.0.0.1";
-  int32_t advertised_port = 9092;
   int32_t node_id = 0;
+  // Listeners, filled by the server before it accepts; sessions point in.
+  std::deque<KafkaListener> listeners;
+  // SASL (handlers_sasl.cc): the enabled mechanisms, in the order the
+  // config gives them (the SaslHandshake answer lists them), and the users.
+  std::vector<std::string> sasl_mechanisms;
+  CredentialStore sasl_users;
   size_t max_request_bytes = kDefaultMaxRequestBytes;
   FetchWaiters waiters;
   // Topic administration goes through these so the other faces see it
@@ -116,8 +136,9 @@ ErrorCode ErrorFromStatus(const Status& st);
 
 class KafkaSession final : public net::Session {
  public:
-  // `conn` owns the session; `ctx` outlives it.
-  KafkaSession(net::Connection& conn, KafkaContext* ctx);
+  // `conn` owns the session; `ctx` and `listener` (one of ctx->listeners)
+  // outlive it.
+  KafkaSession(net::Connection& conn, KafkaContext* ctx, const KafkaListener* listener);
   ~KafkaSession() override;
 
   Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) override;
@@ -155,6 +176,16 @@ class KafkaSession final : public net::Session {
   bool HandleListGroups(const RequestHeader& h, std::string_view body);
   bool HandleDescribeGroups(const RequestHeader& h, std::string_view body);
 
+  // SASL (handlers_sasl.cc). Before authentication only ApiVersions and
+  // SaslHandshake (then only SaslAuthenticate, or raw tokens after a v0
+  // handshake) are allowed; anything else closes the connection, as Kafka.
+  enum class SaslState : uint8_t { kOff, kHandshake, kAuthenticate, kRawTokens, kDone };
+  bool SaslAllows(ApiKey key) const;
+  bool HandleSaslHandshake(const RequestHeader& h, std::string_view body);
+  bool HandleSaslAuthenticate(const RequestHeader& h, std::string_view body);
+  // One raw token (a frame without a Kafka header); false: close.
+  bool HandleRawSaslToken(std::string_view token);
+
   // For an answer completed on any thread: the returned function posts the
   // whole response frame to this io thread, where it fills `slot` — unless
   // the connection has closed by then (it holds only a weak reference).
@@ -176,6 +207,9 @@ class KafkaSession final : public net::Session {
   uint64_t first_slot_ = 0;  // id of slots_.front()
   bool closed_ = false;
   bool closing_ = false;  // stop reading; close once the due answers are out
+  const KafkaListener* const listener_;
+  SaslState sasl_state_;
+  std::unique_ptr<SaslServer> sasl_;
   uint64_t generation_ = 0;
   std::map<Key, std::unique_ptr<Reader>> readers_;
   std::map<std::string, std::unique_ptr<Producer>, std::less<>> producers_;
