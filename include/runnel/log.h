@@ -185,6 +185,18 @@ class Log {
   virtual Result<int64_t> DeleteRecordsBefore(std::string_view topic, int32_t partition,
                                               int64_t offset) = 0;
 
+  // Removes the records at `offsets` of a partition for good, keeping every
+  // other record at its offset (what XDEL needs from an append-only log):
+  // each sealed segment holding one is rewritten without it and replaced
+  // atomically, as compaction does, under the writer lock. The active
+  // segment is never rewritten: offsets at or past its base (in it, or not
+  // written yet) are returned, to be asked again once it has rolled.
+  // Offsets no longer held (below the start, already purged) count as done. Readers positioned inside a rewritten
+  // segment keep reading the old file. Blocks for the rewrites and their
+  // fsyncs: not for an event loop thread.
+  virtual Result<std::vector<int64_t>> PurgeRecords(std::string_view topic, int32_t partition,
+                                                    std::span<const int64_t> offsets) = 0;
+
   // Runs `listener(topic, partition)` after every group commit of this
   // process that publishes records (from any Producer: Append, AppendAsync,
   // AppendRawAsync), on the writer thread, once the records are readable.

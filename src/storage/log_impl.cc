@@ -306,6 +306,26 @@ Result<int64_t> LogImpl::DeleteRecordsBefore(std::string_view topic, int32_t par
   return handle->writers[static_cast<size_t>(partition)]->RaiseLogStart(offset);
 }
 
+Result<std::vector<int64_t>> LogImpl::PurgeRecords(std::string_view topic, int32_t partition,
+                                                   std::span<const int64_t> offsets) {
+  std::shared_ptr<TopicHandle> handle;
+  {
+    std::lock_guard lock(mu_);
+    ASSIGN_OR_RETURN(handle, HandleLocked(topic));
+  }
+  if (partition < 0 || partition >= static_cast<int32_t>(handle->writers.size())) {
+    return Status::NotFound("topic '" + std::string(topic) + "' has no partition " +
+                            std::to_string(partition));
+  }
+  PartitionWriter& w = *handle->writers[static_cast<size_t>(partition)];
+  std::vector<int64_t> not_yet;
+  const int64_t now = WallMillis();
+  RETURN_IF_ERROR(w.RunExclusive([&](int64_t active_base) {
+    return PurgeOffsets(env_, w.dir(), active_base, offsets, &not_yet, now);
+  }));
+  return not_yet;
+}
+
 void LogImpl::SetAppendListener(AppendListener listener) {
   std::lock_guard lock(listener_->mu);
   listener_->fn = std::move(listener);

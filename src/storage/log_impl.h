@@ -50,6 +50,8 @@ class LogImpl final : public Log {
   Result<std::unique_ptr<Producer>> NewProducer(std::string_view topic, bool auto_create) override;
   Result<std::unique_ptr<Reader>> NewReader(std::string_view topic, int32_t partition,
                                             StartPosition start) override;
+  Result<std::vector<int64_t>> PurgeRecords(std::string_view topic, int32_t partition,
+                                            std::span<const int64_t> offsets) override;
   Result<int64_t> DeleteRecordsBefore(std::string_view topic, int32_t partition,
                                       int64_t offset) override;
   void SetAppendListener(AppendListener listener) override;

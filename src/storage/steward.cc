@@ -1,5 +1,8 @@
 #include "storage/steward.h"
 
+#include <algorithm>
+#include <functional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -117,8 +120,13 @@ Status BuildKeyMap(Env* env, const std::string& dir, const std::vector<int64_t>&
   return Status::OK();
 }
 
-Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& config, int64_t base,
-                      const std::unordered_map<std::string, int64_t>& newest, int64_t now,
+// Rewrites one sealed segment without the records `drop` says go (each kept
+// record keeps its offset; each batch its offset range). A segment with
+// damage is never rewritten (verify reports it); compressed and control
+// batches are kept whole. Written to <base>.log.compacting, synced, renamed
+// over the original; the indexes are removed first and rebuilt after.
+Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t now,
+                      const std::function<bool(const DecodedRecord&)>& drop,
                       StewardStats* stats) {
   const std::string path = SegmentPath(dir, base, SegmentFileKind::kLog);
   ASSIGN_OR_RETURN(auto log, env->OpenFile(path, OpenMode::kRead));
@@ -146,10 +154,7 @@ Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& confi
     std::vector<RecordView> keep;
     std::vector<int32_t> deltas;
     for (const DecodedRecord& r : records) {
-      auto it = r.key ? newest.find(std::string(*r.key)) : newest.end();
-      bool latest = it == newest.end() || it->second == r.offset;
-      bool expired_tombstone = !r.value && r.timestamp_ms < now - config.delete_retention_ms;
-      if (!latest || expired_tombstone) continue;
+      if (drop(r)) continue;
       RecordView v;
       v.offset = r.offset;
       v.timestamp_ms = r.timestamp_ms;
@@ -188,7 +193,47 @@ Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& confi
   return Status::OK();
 }
 
+Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& config, int64_t base,
+                      const std::unordered_map<std::string, int64_t>& newest, int64_t now,
+                      StewardStats* stats) {
+  return RewriteSegment(env, dir, base, now, [&](const DecodedRecord& r) {
+    auto it = r.key ? newest.find(std::string(*r.key)) : newest.end();
+    bool latest = it == newest.end() || it->second == r.offset;
+    bool expired_tombstone = !r.value && r.timestamp_ms < now - config.delete_retention_ms;
+    return !latest || expired_tombstone;
+  }, stats);
+}
+
 }  // namespace
+
+Status PurgeOffsets(Env* env, const std::string& dir, int64_t active_base,
+                    std::span<const int64_t> offsets, std::vector<int64_t>* not_yet,
+                    int64_t now, StewardStats* stats_out) {
+  StewardStats local;
+  StewardStats* stats = stats_out ? stats_out : &local;
+  std::vector<int64_t> sorted(offsets.begin(), offsets.end());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  not_yet->clear();
+  for (auto it = std::lower_bound(sorted.begin(), sorted.end(), active_base); it != sorted.end();
+       ++it) {
+    not_yet->push_back(*it);  // the active segment is never rewritten
+  }
+  sorted.erase(std::lower_bound(sorted.begin(), sorted.end(), active_base), sorted.end());
+  if (sorted.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
+  for (size_t i = 0; i < bases.size() && bases[i] < active_base; ++i) {
+    const int64_t end = i + 1 < bases.size() ? bases[i + 1] : active_base;
+    auto first = std::lower_bound(sorted.begin(), sorted.end(), bases[i]);
+    auto last = std::lower_bound(first, sorted.end(), end);
+    if (first == last) continue;  // nothing to purge here (or below the log start: gone)
+    const std::span<const int64_t> here(&*first, static_cast<size_t>(last - first));
+    RETURN_IF_ERROR(RewriteSegment(env, dir, bases[i], now, [&](const DecodedRecord& r) {
+      return std::binary_search(here.begin(), here.end(), r.offset);
+    }, stats));
+  }
+  return Status::OK();
+}
 
 Status TendPartition(Env* env, const std::string& dir, const TopicConfig& config,
                      int64_t active_base, int64_t now, StewardStats* stats_out) {

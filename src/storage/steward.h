@@ -27,7 +27,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "runnel/options.h"
 #include "runnel/status.h"
@@ -44,6 +46,16 @@ struct StewardStats {
   int64_t records_removed = 0;
   int64_t bytes_freed = 0;
 };
+
+// Removes the records at `offsets` from the partition's sealed segments
+// (Log::PurgeRecords), rewriting each affected segment as compaction does:
+// every other record keeps its offset, files are replaced atomically.
+// Offsets in the active segment (>= active_base) are not touched and are
+// returned in *not_yet; offsets no segment holds any more are done. Runs
+// under the partition's writer lock.
+Status PurgeOffsets(Env* env, const std::string& partition_dir, int64_t active_base,
+                    std::span<const int64_t> offsets, std::vector<int64_t>* not_yet,
+                    int64_t now_ms, StewardStats* stats = nullptr);
 
 Status TendPartition(Env* env, const std::string& partition_dir, const TopicConfig& config,
                      int64_t active_base, int64_t now_ms, StewardStats* stats = nullptr);

@@ -1,6 +1,7 @@
 // Retention and compaction through Log::RunSteward.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -115,6 +116,54 @@ TEST(StewardTest, CompactionKeepsNewestValuePerKeyWithOriginalOffsets) {
   for (const auto& d : report->damage) ADD_FAILURE() << d.file << ": " << d.problem;
   // Appends go on after the last offset.
   EXPECT_EQ(*(*p)->Append(0, ValueView("tail")), 400);
+}
+
+TEST(StewardTest, PurgeRecordsRemovesThemFromSealedSegmentsKeepingOffsets) {
+  TempDir tmp;
+  std::vector<int64_t> left;
+  {
+    auto log = std::move(*Log::Open(tmp.path()));
+    TopicConfig c;
+    c.segment_bytes = 4096;
+    c.fsync.policy = FsyncPolicy::kNever;
+    ASSERT_TRUE(log->CreateTopic("t", c).ok());
+    auto p = log->NewProducer("t");
+    std::string v(300, 'p');
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE((*p)->Append(0, ValueView(v + std::to_string(i))).ok());
+    }
+    auto info = log->DescribeTopic("t");
+    ASSERT_GT(info->partitions[0].segments, 3);
+    const std::vector<int64_t> purge = {0, 3, 4, 50, 99, 99, 500};
+    auto r = log->PurgeRecords("t", 0, purge);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    left = *r;
+    // 99 is in the active segment; 500 was never written: only 99 waits.
+    EXPECT_EQ(left, (std::vector<int64_t>{99, 500}));
+    auto records = ReadAll(log.get(), "t");
+    ASSERT_EQ(records.size(), 96u);
+    std::vector<int64_t> offsets;
+    for (const Record& rec : records) {
+      offsets.push_back(rec.offset);
+      EXPECT_EQ(*rec.value, v + std::to_string(rec.offset)) << "record moved at " << rec.offset;
+    }
+    for (int64_t gone : {0, 3, 4, 50}) {
+      EXPECT_EQ(std::count(offsets.begin(), offsets.end(), gone), 0) << gone;
+    }
+    EXPECT_EQ(offsets.back(), 99);
+    // Appends go on after the last offset; a second purge is a no-op.
+    EXPECT_EQ(*(*p)->Append(0, ValueView("tail")), 100);
+    auto again = log->PurgeRecords("t", 0, purge);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(ReadAll(log.get(), "t").size(), 97u);
+    EXPECT_FALSE(log->PurgeRecords("missing", 0, purge).ok());
+    EXPECT_FALSE(log->PurgeRecords("t", 1, purge).ok());
+  }
+  auto report = storage::VerifyDirectory(Env::Default(), tmp.path());
+  ASSERT_TRUE(report.ok());
+  for (const auto& d : report->damage) ADD_FAILURE() << d.file << ": " << d.problem;
+  auto log = std::move(*Log::Open(tmp.path()));  // reopen: the purge stuck
+  EXPECT_EQ(ReadAll(log.get(), "t").size(), 97u);
 }
 
 TEST(StewardTest, PassRemovesWhatAnInterruptedRewriteLeft) {

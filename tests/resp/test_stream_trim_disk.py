@@ -174,3 +174,47 @@ def test_a_topic_rule_gives_xadd_streams_small_segments_that_trims_free(start_se
     wait_for("segments freed", lambda: log_bytes(data_dir, "small.s") < before // 4)
     check_stream(r, "small.s", 750, 800)
     assert start_offset(runnel, data_dir, "small.s") == 750
+
+
+def raw_keys(runnel, data_dir, name):
+    """The keys of the records the log still holds (entries are keyed by ID)."""
+    res = runnel.run("consume", "--dir", data_dir, name, "--format", "json")
+    return {json.loads(l)["key"] for l in res.stdout.decode().splitlines() if l.strip()}
+
+
+def test_xdel_in_the_middle_frees_disk_and_survives_restart(start_server, runnel, tmp_path):
+    """XDEL of entries that are not the first: their records are purged from
+    the sealed segments (Log::PurgeRecords, rewritten like compaction);
+    entries in the active segment once it has rolled."""
+    data_dir = str(tmp_path / "d")
+    s = start(start_server, runnel, data_dir)
+    r = s.redis()
+    fill(r, "big")
+    before = log_bytes(data_dir, "big")
+    gone = [sid(i) for i in range(100, N - 100)]
+    assert r.xdel("big", *gone) == len(gone)
+    kept = [sid(i) for i in range(100)] + [sid(i) for i in range(N - 100, N)]
+    assert [e[0] for e in r.xrange("big")] == kept
+    wait_for("deleted entries purged", lambda: log_bytes(data_dir, "big") < before // 3)
+    assert start_offset(runnel, data_dir, "big") == 0  # the first entries stay
+    keys = raw_keys(runnel, data_dir, "big")
+    assert not {g.decode() for g in gone[:-50]} & keys  # sealed: purged
+    assert {k.decode() for k in kept} <= keys
+
+    # The last entry is in the active segment: purged once it rolls.
+    last = sid(N - 1)
+    assert r.xdel("big", last) == 1
+    for i in range(N, N + 300):  # a few segments more
+        r.xadd("big", {"f": VALUE}, id=sid(i))
+    wait_for("active-segment entry purged after the roll",
+             lambda: last.decode() not in raw_keys(runnel, data_dir, "big"), timeout=30)
+    expect = kept[:-1] + [sid(i) for i in range(N, N + 300)]
+    assert [e[0] for e in r.xrange("big")] == expect
+    assert r.xlen("big") == len(expect)
+    s.stop()
+    runnel.verify(data_dir)
+    s2 = start(start_server, runnel, data_dir)
+    r2 = s2.redis()
+    assert [e[0] for e in r2.xrange("big")] == expect
+    assert r2.xlen("big") == len(expect)
+    assert r2.xinfo_stream("big")["max-deleted-entry-id"] == last

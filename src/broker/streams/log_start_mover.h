@@ -15,7 +15,14 @@
 // before the topic is deleted, also waits out a raise in progress for the
 // name, so nothing of an old stream ever reaches a new topic of that name.
 //
-// Threads: Register/Raise/Forget from any thread; Raise never waits for disk
+// Purges: XDEL of entries in the middle asks for their records to be
+// removed for good (Log::PurgeRecords rewrites the sealed segments holding
+// them), also once the XDEL event is durable. Offsets still in the active
+// segment come back from the log and are asked again every kPurgeRetry;
+// pending purges are not persisted — the stream's next load asks again for
+// every deleted offset it knows.
+//
+// Threads: Register/Raise/Purge/Forget from any thread; Raise never waits for disk
 // (it may be called from storage writer threads). Lock order: Stream::mu →
 // run_mu_ → mu_. The destructor applies what is pending, then joins.
 #pragma once
@@ -25,9 +32,11 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace runnel {
 class Log;
@@ -38,6 +47,7 @@ namespace runnel::broker::streams {
 class LogStartMover {
  public:
   static constexpr std::chrono::milliseconds kMinGap{100};
+  static constexpr std::chrono::milliseconds kPurgeRetry{5000};
 
   // `log` must outlive the mover.
   explicit LogStartMover(Log* log);
@@ -49,9 +59,13 @@ class LogStartMover {
   void Register(const std::string& topic, uint64_t token);
   // Asks for topic's partition 0 to start at `offset` (no-op for a stale token).
   void Raise(const std::string& topic, uint64_t token, int64_t offset);
+  // Asks for the records at `offsets` of topic's partition 0 to be removed
+  // (no-op for a stale token).
+  void Purge(const std::string& topic, uint64_t token, const std::vector<int64_t>& offsets);
   // Unregisters `topic`, drops its pending raise and waits for one in progress.
   void Forget(const std::string& topic);
-  // Waits until every raise asked before the call has been applied (tests).
+  // Waits until every raise and purge asked before the call has been
+  // applied (tests); purges waiting for their segment to roll excepted.
   void Flush();
 
  private:
@@ -63,6 +77,8 @@ class LogStartMover {
   std::condition_variable cv_;
   std::unordered_map<std::string, uint64_t> tokens_;  // guarded by mu_
   std::map<std::string, int64_t> pending_;            // guarded by mu_
+  std::map<std::string, std::set<int64_t>> purges_;   // guarded by mu_: to do now
+  std::map<std::string, std::set<int64_t>> waiting_;  // guarded by mu_: in an active segment
   bool stopping_ = false;
   bool running_ = false;  // a batch is being applied
   uint64_t flush_waiters_ = 0;

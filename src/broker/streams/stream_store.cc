@@ -301,6 +301,14 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   mover_->Register(s.name, s.token);
   if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
   {
+    // XDELed entries whose records a crash (or the active segment) kept.
+    std::vector<int64_t> purge;
+    for (const auto& [off, id] : m->deleted) {
+      if (off >= s.start) purge.push_back(off);
+    }
+    mover_->Purge(s.name, s.token, purge);
+  }
+  {
     std::unique_lock lock(durable_mu_);
     if (durable_.insert(s.name).second) durable_count_ = durable_.size();
   }
@@ -687,34 +695,51 @@ void StreamStore::DeleteIds(std::string_view key, std::vector<StreamId> ids, Cou
   if (!s) return done({}, 0);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  // One scan per run of nearby IDs: from the sparse-index block of the
+  // first, on while the next ID's block starts at or before the entry just
+  // read (so XDEL of a thousand neighbours reads their blocks once, and
+  // two IDs far apart cost two short scans).
+  std::vector<int64_t> floors(ids.size());
+  int64_t to;
+  {
+    std::lock_guard lock(s->mu);
+    for (size_t k = 0; k < ids.size(); ++k) floors[k] = FloorOffsetLocked(*s, ids[k]);
+    to = s->end;
+  }
   std::vector<std::pair<int64_t, StreamId>> found;
-  for (StreamId id : ids) {
-    int64_t from, to;
-    {
-      std::lock_guard lock(s->mu);
-      from = FloorOffsetLocked(*s, id);
-      to = s->end;
-    }
-    Status st = Scan(s, from, to, [&](Entry&& e) {
-      if (e.id == id) found.emplace_back(e.offset, id);
-      return e.id < id;
+  for (size_t k = 0; k < ids.size();) {
+    const size_t k0 = k;
+    Status st = Scan(s, floors[k], to, [&](Entry&& e) {
+      while (k < ids.size() && ids[k] < e.id) ++k;  // not in the stream
+      if (k == ids.size()) return false;
+      if (ids[k] == e.id) found.emplace_back(e.offset, ids[k++]);
+      return k < ids.size() && floors[k] <= e.offset;
     });
     if (!st.ok()) return done(StorageError(st), 0);
+    if (k == k0) break;  // the rest are past the last entry
   }
   std::lock_guard lock(s->mu);
   std::string event = "1 D";
   int64_t n = 0;
+  std::vector<int64_t> purge;
   for (const auto& [off, id] : found) {
     if (s->dead || off < s->start || !s->hidden.insert(off).second) continue;
     --s->length;
     s->max_deleted = std::max(s->max_deleted, id);
     event += " " + std::to_string(off) + " " + id.ToString();
+    purge.push_back(off);
     ++n;
   }
   if (n == 0) return done({}, 0);
-  AppendMeta(
-      s->name, std::move(event),
-      RaiseAfter(*s, TakeNewLogStartLocked(*s), [done, n](Outcome o) { done(std::move(o), n); }));
+  // Once the event is durable: the first entries deleted move the log
+  // start; the others' records are purged from their segments.
+  Done then = [mover = mover_.get(), name = s->name, token = s->token, purge = std::move(purge),
+               done, n](Outcome o) {
+    if (o.ok()) mover->Purge(name, token, purge);
+    done(std::move(o), n);
+  };
+  AppendMeta(s->name, std::move(event),
+             RaiseAfter(*s, TakeNewLogStartLocked(*s), std::move(then)));
 }
 
 void StreamStore::Trim(std::string_view key, const TrimSpec& trim, CountDone done) {
