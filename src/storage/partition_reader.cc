@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "storage/batch_scanner.h"
+#include "storage/compression.h"
 #include "storage/data_dir.h"
 #include "storage/read_batch_builder.h"
 #include "storage/segment_index.h"
@@ -240,7 +241,13 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
         continue;
       }
       size_t first = out.record_count();
-      Status st = DecodeRecords(batch, h, out.records(), out.headers());
+      // A compressed batch's records point into their own buffer, kept by
+      // the ReadBatch like the segment buffers.
+      std::shared_ptr<std::string> unpacked;
+      if (h.compression() != Compression::kNone) unpacked = std::make_shared<std::string>();
+      Status st = DecodeRecords(batch, h, out.records(), out.headers(), unpacked.get(),
+                                DecompressedLimit(h.records_count, max_message_bytes_));
+      if (st.ok() && unpacked) out.AddBuffer(std::move(unpacked));
       if (!st.ok()) {
         out.Truncate(first);
         if (first > 0 || used > h.total_size()) {

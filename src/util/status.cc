@@ -40,6 +40,12 @@ std::string_view StatusCodeName(StatusCode code) {
       return "Closed";
     case StatusCode::kNotSupported:
       return "NotSupported";
+    case StatusCode::kOutOfOrderSequence:
+      return "OutOfOrderSequence";
+    case StatusCode::kUnknownProducer:
+      return "UnknownProducer";
+    case StatusCode::kStaleEpoch:
+      return "StaleEpoch";
   }
   return "Unknown";  // a value cast from a newer build's wire or file
 }

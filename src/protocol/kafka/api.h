@@ -28,6 +28,9 @@ enum class ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kInitProducerId = 22,
+  kDescribeConfigs = 32,
+  kCreatePartitions = 37,
 };
 
 struct ApiRange {
@@ -64,8 +67,11 @@ enum class ErrorCode : int16_t {
   kInvalidReplicaAssignment = 39,
   kInvalidConfig = 40,
   kInvalidRequest = 42,
+  kOutOfOrderSequenceNumber = 45,
+  kInvalidProducerEpoch = 47,
   kTransactionalIdAuthorizationFailed = 53,
   kKafkaStorageError = 56,
+  kUnknownProducerId = 59,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,

@@ -68,6 +68,12 @@ ErrorCode ErrorFromStatus(const Status& st) {
       return ErrorCode::kRequestTimedOut;
     case StatusCode::kNotSupported:
       return ErrorCode::kUnsupportedCompressionType;
+    case StatusCode::kOutOfOrderSequence:
+      return ErrorCode::kOutOfOrderSequenceNumber;
+    case StatusCode::kUnknownProducer:
+      return ErrorCode::kUnknownProducerId;
+    case StatusCode::kStaleEpoch:
+      return ErrorCode::kInvalidProducerEpoch;
     default:  // kIoError, kNoSpace, kReadOnly, kBusy, kClosed
       return ErrorCode::kKafkaStorageError;
   }
@@ -191,6 +197,12 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleListGroups(h, body);
     case ApiKey::kDescribeGroups:
       return HandleDescribeGroups(h, body);
+    case ApiKey::kInitProducerId:
+      return HandleInitProducerId(h, body);
+    case ApiKey::kCreatePartitions:
+      return HandleCreatePartitions(h, body);
+    case ApiKey::kDescribeConfigs:
+      return HandleDescribeConfigs(h, body);
   }
   return false;
 }

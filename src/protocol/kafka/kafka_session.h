@@ -33,6 +33,7 @@
 #include "protocol/kafka/group_coordinator.h"
 #include "protocol/kafka/messages.h"
 #include "protocol/kafka/offset_store.h"
+#include "protocol/kafka/producer_ids.h"
 
 #include "runnel/log.h"
 #include "runnel/options.h"
@@ -104,6 +105,8 @@ struct KafkaContext {
   // Set by StartGroups; shared by every session (see their class comments).
   std::unique_ptr<OffsetStore> offsets;
   std::unique_ptr<GroupCoordinator> groups;
+  // InitProducerId's ids (<data>/meta/kafka_producer_ids); no I/O until used.
+  ProducerIdAllocator producer_ids{log->dir()};
 
  private:
   friend class KafkaSession;
@@ -154,6 +157,9 @@ class KafkaSession final : public net::Session {
   bool HandleOffsetFetch(const RequestHeader& h, std::string_view body);
   bool HandleListGroups(const RequestHeader& h, std::string_view body);
   bool HandleDescribeGroups(const RequestHeader& h, std::string_view body);
+  bool HandleInitProducerId(const RequestHeader& h, std::string_view body);
+  bool HandleCreatePartitions(const RequestHeader& h, std::string_view body);
+  bool HandleDescribeConfigs(const RequestHeader& h, std::string_view body);
 
   // For an answer completed on any thread: the returned function posts the
   // whole response frame to this io thread, where it fills `slot` — unless
