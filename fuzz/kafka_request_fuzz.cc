@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/kafka/admin_messages.h"
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_messages.h"
@@ -39,7 +40,7 @@ void Decode(std::string_view frame) {
     if (!d.ok()) return;
     body = body.substr(d.position());
   }
-  switch (h.api_key & 0x1f) {
+  switch (h.api_key & 0x3f) {
     case 0: {
       ProduceRequest r;
       if (DecodeProduce(body, v, &r)) {
@@ -115,6 +116,21 @@ void Decode(std::string_view frame) {
     case 20: {
       DeleteTopicsRequest r;
       (void)DecodeDeleteTopics(body, v, &r);
+      break;
+    }
+    case 22: {
+      InitProducerIdRequest r;
+      (void)DecodeInitProducerId(body, v, &r);
+      break;
+    }
+    case 32: {
+      DescribeConfigsRequest r;
+      (void)DecodeDescribeConfigs(body, v, &r);
+      break;
+    }
+    case 37: {
+      CreatePartitionsRequest r;
+      (void)DecodeCreatePartitions(body, v, &r);
       break;
     }
     default: {

@@ -150,8 +150,10 @@ size_t DecompressedLimit(int32_t records_count, int32_t max_message_bytes) {
   return static_cast<size_t>(n * per);
 }
 
-Status Decompress(Compression codec, std::string_view input, size_t max_bytes, std::string* out) {
-  out->clear();
+namespace {
+
+Status DecompressInto(Compression codec, std::string_view input, size_t max_bytes,
+                      std::string* out) {
   switch (codec) {
     case Compression::kGzip:
       return Gunzip(input, max_bytes, out);
@@ -162,11 +164,21 @@ Status Decompress(Compression codec, std::string_view input, size_t max_bytes, s
     case Compression::kZstd:
       return Unzstd(input, max_bytes, out);
     case Compression::kNone:
+      if (input.size() > max_bytes) return TooBig(max_bytes);
       out->assign(input);
       return Status::OK();
   }
   return Status::NotSupported("unknown compression codec " +
                               std::to_string(static_cast<int>(codec)));
+}
+
+}  // namespace
+
+Status Decompress(Compression codec, std::string_view input, size_t max_bytes, std::string* out) {
+  out->clear();
+  Status st = DecompressInto(codec, input, max_bytes, out);
+  if (!st.ok()) out->clear();  // never a partial result
+  return st;
 }
 
 }  // namespace runnel::storage
