@@ -227,6 +227,7 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     }
     // Decode every whole batch in the buffer.
     size_t used = 0;
+    bool report_next = false;  // a batch that does not decode ends this call
     while (used < got) {
       std::string_view rest = avail.substr(used);
       if (used > 0 && (CheckBatch(rest, &h, &problem) != BatchScanner::Outcome::kBatch ||
@@ -252,7 +253,8 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
         out.Truncate(first);
         if (first > 0 || used > h.total_size()) {
           used -= h.total_size();
-          break;  // report on the next call
+          report_next = first > 0;  // else nothing is handed over: report it now
+          break;                    // report on the next call
         }
         position_ += h.total_size();
         batch_floor_ = h.next_offset();
@@ -280,6 +282,8 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     consumed += used;
     out.AddBytes(used);
     out.AddBuffer(std::move(buf));
+    // Without this the loop would read the same batch again and again.
+    if (report_next) break;
   }
   out.Finish(next_offset_);
   return Status::OK();

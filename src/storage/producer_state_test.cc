@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <climits>
 #include <filesystem>
 #include <future>
@@ -133,7 +134,11 @@ std::string IdemBatch(std::vector<std::string> values, int64_t pid, int16_t epoc
   std::vector<RecordView> views;
   for (auto& v : values) views.push_back(testing::ValueView(v));
   std::string out;
-  EncodeBatch(0, views, 1'700'000'000'000, &out);
+  // Now: an old timestamp would roll a segment per commit (segment_ms).
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EncodeBatch(0, views, now, &out);
   PutBE64(out.data() + 43, static_cast<uint64_t>(pid));
   PutBE16(out.data() + 51, static_cast<uint16_t>(epoch));
   PutBE32(out.data() + 53, static_cast<uint32_t>(seq));
