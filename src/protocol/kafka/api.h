@@ -2,7 +2,7 @@
 // ApiVersions (reference/kafka.md §4.1; docs/protocols/kafka.md). Only what
 // is in kApis is advertised, and a request for anything else closes the
 // connection (except ApiVersions, KIP-511). The group APIs are served at
-// their last non-flexible versions; phase 2 adds idempotence and SASL here
+// their last non-flexible versions; phase 2 adds SASL here
 // as their handlers land.
 #pragma once
 
