@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <memory>
 
 #include "util/bytes.h"
@@ -122,8 +123,11 @@ Status Unzstd(std::string_view in, size_t max_bytes, std::string* out) {
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
   if (!ctx) return Status::IoError("zstd: cannot create a context");
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> guard(ctx, ZSTD_freeDCtx);
-  // Bounds the decoder's window buffer too (a frame may ask for up to 2 GiB).
-  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 27);
+  // Bounds the decoder's window buffer too (a frame may ask for up to 2 GiB):
+  // no larger than the output may be, but at least 4 MiB (2^22; zstd's
+  // default window at the levels clients use is 2^21 or less).
+  const int window_log = std::clamp(static_cast<int>(std::bit_width(max_bytes)), 22, 27);
+  ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, window_log);
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
   size_t used = 0;
   for (;;) {
