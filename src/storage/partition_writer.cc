@@ -297,7 +297,9 @@ Status PartitionWriter::Publish() {
 
 Status PartitionWriter::SyncProducerState() {
   if (!producers_ || producers_->end_offset() == next_offset_) return Status::OK();
-  return RebuildProducerState(env_, dir_, next_offset_, producers_.get());
+  RETURN_IF_ERROR(RebuildProducerState(env_, dir_, next_offset_, producers_.get()));
+  producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
+  return Status::OK();
 }
 
 void PartitionWriter::SnapshotProducerState() {
@@ -312,7 +314,7 @@ Status PartitionWriter::Roll(int64_t now_ms) {
   // The state as of the sealed segment's end (every batch recorded so far
   // is below next_offset_): the next rebuild starts here.
   if (producers_) {
-    producers_->set_end_offset(next_offset_);
+    producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
     SnapshotProducerState();
   }
   Tail& t = *tail_;
@@ -466,7 +468,7 @@ Status PartitionWriter::CommitGroupLocked(std::vector<AppendRequest>& group,
     loaded_ = false;  // written but unpublished: the next load decides
     return st;
   }
-  if (producers_) producers_->set_end_offset(next_offset_);
+  if (producers_) producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
   return Status::OK();
 }
 

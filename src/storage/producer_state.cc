@@ -215,36 +215,77 @@ bool LoadSnapshot(Env* env, const std::string& dir, int64_t log_end, ProducerSta
 
 }  // namespace
 
-Status RebuildProducerState(Env* env, const std::string& dir, int64_t log_end,
-                            ProducerStateTable* table) {
-  const bool have = LoadSnapshot(env, dir, log_end, table);
-  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
-  const int64_t from = have ? table->end_offset() : 0;
-  size_t first = bases.empty() ? 0 : bases.size() - 1;
-  if (have) {
-    // The segment that holds `from`: the last base not above it.
-    while (first > 0 && bases[first] > from) --first;
-  }
-  for (size_t i = first; i < bases.size() && from < log_end; ++i) {
+namespace {
+
+// Applies the batches with base offset in [from, log_end) found by reading
+// headers from `pos` in segment bases[i], then from the start of each later
+// segment. With `exact`, the first batch read must start at `from` (the
+// position is a hint that may have gone stale, e.g. compaction rewrote the
+// segment): false when it does not, before anything is applied.
+Result<bool> ScanHeaders(Env* env, const std::string& dir, const std::vector<int64_t>& bases,
+                         size_t i, uint64_t pos, int64_t from, int64_t log_end, bool exact,
+                         ProducerStateTable* table) {
+  for (; i < bases.size() && from < log_end; ++i, pos = 0) {
     auto f = env->OpenFile(SegmentPath(dir, bases[i], SegmentFileKind::kLog), OpenMode::kRead);
     if (!f.ok()) {
-      if (f.status().Is(StatusCode::kNotFound)) continue;  // removed by retention meanwhile
+      if (f.status().Is(StatusCode::kNotFound) && !exact) continue;  // removed by retention
+      if (f.status().Is(StatusCode::kNotFound)) return false;
       return f.status();
     }
     ASSIGN_OR_RETURN(uint64_t size, (*f)->Size());
-    uint64_t pos = 0;
+    if (pos > size) return false;
     char buf[kBatchHeaderSize];
     while (pos + kBatchHeaderSize <= size) {
       ASSIGN_OR_RETURN(size_t n, (*f)->ReadAt(pos, buf, sizeof(buf)));
       BatchHeader h;
-      if (n != sizeof(buf) || !ParseBatchHeader(std::string_view(buf, n), &h).ok()) break;
-      if (h.base_offset >= log_end) break;
+      if (n != sizeof(buf) || !ParseBatchHeader(std::string_view(buf, n), &h).ok()) {
+        if (exact) return false;
+        break;
+      }
+      if (exact && h.base_offset != from) return false;
+      exact = false;
+      if (h.base_offset >= log_end) return true;
       if (h.base_offset >= from) {
         ProducerBatch b = ProducerBatch::From(h);
         if (b.idempotent()) table->Record(b, h.base_offset);
       }
       pos += h.total_size();
     }
+  }
+  return true;
+}
+
+}  // namespace
+
+Status RebuildProducerState(Env* env, const std::string& dir, int64_t log_end,
+                            ProducerStateTable* table) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
+  if (table->end_offset() >= 0 && table->end_offset() <= log_end && table->end_segment() >= 0) {
+    auto it = std::find(bases.begin(), bases.end(), table->end_segment());
+    if (it != bases.end()) {
+      // ScanHeaders says false only before it applied anything (the hint's
+      // first batch is not where it should be), so the table is intact for
+      // the full rebuild then.
+      ASSIGN_OR_RETURN(bool ok, ScanHeaders(env, dir, bases, static_cast<size_t>(it - bases.begin()),
+                                            table->end_position(), table->end_offset(), log_end,
+                                            /*exact=*/true, table));
+      if (ok) {
+        table->set_end_offset(log_end);
+        return Status::OK();
+      }
+    }
+  }
+  const bool have = LoadSnapshot(env, dir, log_end, table);
+  const int64_t from = have ? table->end_offset() : 0;
+  size_t first = bases.empty() ? 0 : bases.size() - 1;
+  if (have) {
+    // The segment that holds `from`: the last base not above it.
+    while (first > 0 && bases[first] > from) --first;
+  }
+  if (!bases.empty()) {
+    ASSIGN_OR_RETURN(bool ok, ScanHeaders(env, dir, bases, first, 0, from, log_end,
+                                          /*exact=*/false, table));
+    (void)ok;  // never false without `exact`
   }
   table->set_end_offset(log_end);
   return Status::OK();

@@ -88,11 +88,20 @@ class ProducerStateTable {
   void Put(int64_t producer_id, std::optional<Entry> entry);
 
   int64_t end_offset() const { return end_offset_; }
-  void set_end_offset(int64_t o) { end_offset_ = o; }
+  // `segment`/`position`: where end_offset lies in the log (the byte after
+  // the last batch covered), when the writer knows it; lets a catch-up read
+  // only the batches past it. -1: unknown.
+  void set_end_offset(int64_t o, int64_t segment = -1, uint64_t position = 0) {
+    end_offset_ = o;
+    end_segment_ = segment;
+    end_position_ = position;
+  }
+  int64_t end_segment() const { return end_segment_; }
+  uint64_t end_position() const { return end_position_; }
   size_t size() const { return producers_.size(); }
   void Clear() {
     producers_.clear();
-    end_offset_ = -1;
+    set_end_offset(-1);
   }
 
   // Snapshot bytes (docs/format/producer-state.md) and back. Decode
@@ -107,6 +116,8 @@ class ProducerStateTable {
 
   std::map<int64_t, Entry> producers_;
   int64_t end_offset_ = -1;  // -1: nothing loaded yet
+  int64_t end_segment_ = -1;
+  uint64_t end_position_ = 0;
   std::mutex mu_;
 };
 
@@ -117,12 +128,14 @@ inline constexpr std::string_view kProducerStateFile = "producer.state";
 Status WriteProducerSnapshot(Env* env, const std::string& partition_dir,
                              const ProducerStateTable& table, bool sync);
 
-// Makes `table` cover [.., log_end): from the snapshot when it is readable and
-// not past log_end, else empty, then applies the producer fields of every
-// batch header from there to log_end. Scans at most the segments from the
-// one holding the snapshot's offset (without a snapshot: the active segment
-// only, so startup cost is bounded by one segment's batch headers). Reads
-// headers only: the writer has already validated the tail.
+// Makes `table` cover [.., log_end). A table that already covers a prefix
+// and knows where it ends in the log (another process appended) reads only
+// the batch headers past that point. Otherwise: the snapshot when it is
+// readable and not past log_end, else empty, then the producer fields of
+// every batch header from there to log_end, scanning at most the segments
+// from the one holding the snapshot's offset (without a snapshot: the active
+// segment only, so startup cost is bounded by one segment's batch headers).
+// Reads headers only: the writer has already validated the tail.
 Status RebuildProducerState(Env* env, const std::string& partition_dir, int64_t log_end,
                             ProducerStateTable* table);
 

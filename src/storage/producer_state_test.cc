@@ -228,5 +228,29 @@ TEST(IdempotentAppendTest, StateSurvivesACleanReopenAndACrash) {
   }
 }
 
+TEST(IdempotentAppendTest, AppendsOfAnotherWriterAreLearnedFromTheLog) {
+  TempDir dir;
+  auto a = OpenLog(dir.path());
+  ASSERT_TRUE(a->CreateTopic("t", {}).ok());
+  auto b = OpenLog(dir.path());  // as another process would
+  auto pa = a->NewProducer("t", false);
+  auto pb = b->NewProducer("t", false);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  ASSERT_EQ(*AppendRaw(pa->get(), IdemBatch({"a0"}, 5, 0, 0)), 0);
+  ASSERT_EQ(*AppendRaw(pb->get(), IdemBatch({"plain"}, -1, -1, -1)), 1);
+  // b continues producer 5's sequence: it learns seq 0 from the log.
+  auto b1 = AppendRaw(pb->get(), IdemBatch({"b1"}, 5, 0, 1));
+  ASSERT_TRUE(b1.ok()) << b1.status().ToString();
+  EXPECT_EQ(*b1, 2);
+  // a catches up past its own last append (only the new batches are read).
+  auto dup = AppendRaw(pa->get(), IdemBatch({"b1"}, 5, 0, 1));
+  ASSERT_TRUE(dup.ok());
+  EXPECT_EQ(*dup, 2);
+  EXPECT_TRUE(AppendRaw(pa->get(), IdemBatch({"x"}, 5, 0, 1 + 5)).status().Is(
+      StatusCode::kOutOfOrderSequence));
+  ASSERT_EQ(*AppendRaw(pa->get(), IdemBatch({"a2"}, 5, 0, 2)), 3);
+  EXPECT_EQ(ReadAll(a.get(), "t").size(), 4u);
+}
+
 }  // namespace
 }  // namespace runnel::storage
