@@ -24,8 +24,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::vector<DecodedRecord> records;
         std::vector<HeaderView> headers;
         (void)DecodeRecords(in, h, &records, &headers);
+        std::string unpacked;  // and decompression, bounded at 1 MiB
+        (void)DecodeRecords(in, h, &records, &headers, &unpacked, 1 << 20);
       }
       return 0;
+    }
+    if (h.compression() != Compression::kNone) {
+      // Compressed: the codecs must reject or bound whatever the bytes say.
+      std::vector<DecodedRecord> records;
+      std::vector<HeaderView> headers;
+      std::string unpacked;
+      (void)DecodeRecords(in, h, &records, &headers, &unpacked, 1 << 20);
+      if (unpacked.size() > (1 << 20)) __builtin_trap();
+      in.remove_prefix(h.total_size());
+      continue;
     }
     std::vector<DecodedRecord> records;
     std::vector<HeaderView> headers;

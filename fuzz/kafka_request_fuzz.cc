@@ -9,6 +9,7 @@
 //
 // Input layout: byte 0 = chunk size - 1 for the chunked pass; the rest is
 // the byte stream a client sent (size-prefixed frames).
+#include "protocol/kafka/admin_messages.h"
 #include "protocol/kafka/api.h"
 #include "protocol/kafka/delete_records.h"
 #include "protocol/kafka/frame.h"
@@ -153,6 +154,21 @@ void Decode(std::string_view frame) {
     case 36: {
       SaslAuthenticateRequest r;
       if (DecodeSaslAuthenticate(body, v, &r)) SaslTokens(r.auth_bytes);
+      break;
+    }
+    case 22: {
+      InitProducerIdRequest r;
+      (void)DecodeInitProducerId(body, v, &r);
+      break;
+    }
+    case 32: {
+      DescribeConfigsRequest r;
+      (void)DecodeDescribeConfigs(body, v, &r);
+      break;
+    }
+    case 37: {
+      CreatePartitionsRequest r;
+      (void)DecodeCreatePartitions(body, v, &r);
       break;
     }
     default: {

@@ -89,6 +89,12 @@ class Producer {
   // `done` runs on a writer thread with the batch's base offset once it is
   // durable under the topic's fsync policy (as AppendAsync). partition must
   // be an existing partition (no key-based choice: the batch is opaque).
+  // A batch with a producer id >= 0 (a Kafka idempotent producer's) is
+  // checked against the partition's producer state when it commits, in
+  // commit order: a duplicate of one of that producer's last 5 batches gets
+  // the original base offset and is not stored again; otherwise
+  // kOutOfOrderSequence, kUnknownProducer or kStaleEpoch and nothing is
+  // appended (docs/protocols/kafka.md, "Idempotent producer").
   virtual void AppendRawAsync(int32_t partition, std::string batch, AppendCallback done) = 0;
 
   // Waits until every AppendAsync issued before it has completed.
@@ -155,6 +161,10 @@ class Log {
   static Result<std::unique_ptr<Log>> Open(const std::string& dir, const Options& options = {});
 
   virtual Status CreateTopic(std::string_view name, const TopicConfig& config) = 0;
+  // Grows the topic to `new_total` partitions (existing ones keep their
+  // data). kInvalidArgument unless new_total is larger than the partition
+  // count now (and at most kMaxPartitions); kNotFound for no such topic.
+  virtual Status CreatePartitions(std::string_view name, int32_t new_total) = 0;
   virtual Result<std::vector<TopicInfo>> ListTopics() = 0;
   virtual Result<TopicInfo> DescribeTopic(std::string_view name) = 0;
   // Removes the topic and its data. Readers already open keep reading what

@@ -29,6 +29,11 @@ enum class StatusCode : uint8_t {
   kClosed,           // the object was closed, or a failed sync fenced the partition
   kNotSupported,     // a format feature this build cannot handle
   kOutOfRange,       // an offset past the partition's end (DeleteRecordsBefore)
+  // Idempotent producers (a batch's producer id/epoch/sequence; Kafka's
+  // ProducerStateManager rules, docs/protocols/kafka.md):
+  kOutOfOrderSequence,  // the batch's first sequence does not follow the last one
+  kUnknownProducer,     // unknown producer id and a first sequence other than 0
+  kStaleEpoch,          // producer epoch lower than the one the partition knows
 };
 
 std::string_view StatusCodeName(StatusCode code);

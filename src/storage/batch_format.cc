@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "storage/compression.h"
 #include "util/bytes.h"
 #include "util/crc32c.h"
 #include "util/varint.h"
@@ -173,17 +174,29 @@ const char* GetBytes(const char* p, const char* limit, std::optional<std::string
 }  // namespace
 
 Status DecodeRecords(std::string_view batch, const BatchHeader& h,
-                     std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers) {
-  if (h.compression() != Compression::kNone) {
-    return Status::NotSupported("compressed batch (codec " +
-                                std::to_string(static_cast<int>(h.compression())) +
-                                ") at offset " + std::to_string(h.base_offset));
-  }
+                     std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers,
+                     std::string* decompressed, size_t max_decompressed) {
   if (batch.size() < h.total_size()) {
     return Status::InvalidArgument("batch shorter than its header says");
   }
-  const char* p = batch.data() + kBatchHeaderSize;
-  const char* const end = batch.data() + h.total_size();
+  std::string_view section = batch.substr(kBatchHeaderSize, h.total_size() - kBatchHeaderSize);
+  if (h.compression() != Compression::kNone) {
+    if (!decompressed) {
+      return Status::NotSupported("compressed batch (codec " +
+                                  std::to_string(static_cast<int>(h.compression())) +
+                                  ") at offset " + std::to_string(h.base_offset));
+    }
+    Status st = Decompress(h.compression(), section, max_decompressed, decompressed);
+    if (!st.ok()) {
+      // To a reader an undecodable batch is damage (skipped, reading goes
+      // on), whether the stream is bad or expands past the limit.
+      return Status(st.Is(StatusCode::kNotSupported) ? st.code() : StatusCode::kCorruption,
+                    "batch at offset " + std::to_string(h.base_offset) + ": " + st.message());
+    }
+    section = *decompressed;
+  }
+  const char* p = section.data();
+  const char* const end = section.data() + section.size();
   auto corrupt = [&](int32_t i, const char* what) {
     return Status::Corruption("batch at offset " + std::to_string(h.base_offset) + ", record " +
                               std::to_string(i) + ": " + what);

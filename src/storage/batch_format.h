@@ -107,11 +107,15 @@ struct DecodedRecord {
   uint32_t header_count;
 };
 
-// Decodes every record of an uncompressed batch (CRC already checked by the
-// caller). Views point into `batch`. kCorruption names the record index and
-// what is wrong; kNotSupported for a compressed batch.
+// Decodes every record of a batch (CRC already checked by the caller).
+// Views point into `batch` — or, for a compressed batch, into *decompressed,
+// which receives the decompressed records (at most max_decompressed bytes,
+// else kTooLarge; storage/compression.h). Without `decompressed` a
+// compressed batch is kNotSupported. kCorruption names the record index and
+// what is wrong (or the codec's complaint).
 Status DecodeRecords(std::string_view batch, const BatchHeader& header,
-                     std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers);
+                     std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers,
+                     std::string* decompressed = nullptr, size_t max_decompressed = 0);
 
 }  // namespace runnel::storage
 

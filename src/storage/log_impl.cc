@@ -8,6 +8,7 @@
 #include "storage/partition_reader.h"
 #include "storage/partition_writer.h"
 #include "storage/producer_impl.h"
+#include "storage/producer_state.h"
 #include "storage/segment_list.h"
 #include "storage/steward.h"
 #include "storage/tail_watcher.h"
@@ -182,6 +183,35 @@ Status LogImpl::CreateTopic(std::string_view name, const TopicConfig& config) {
   return CreateTopicLocked(name, config);
 }
 
+Status LogImpl::CreatePartitions(std::string_view name, int32_t new_total) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(ValidateTopicName(name));
+  ASSIGN_OR_RETURN(auto admin, registry_->LockAdmin());
+  RETURN_IF_ERROR(registry_->CatchUp());
+  auto it = registry_->topics().find(name);
+  if (it == registry_->topics().end()) {
+    return Status::NotFound("topic '" + std::string(name) + "' does not exist");
+  }
+  TopicConfig config = it->second;
+  if (new_total <= config.partitions) {
+    return Status::InvalidArgument("topic '" + std::string(name) + "' has " +
+                                   std::to_string(config.partitions) +
+                                   " partitions; the new count must be larger (got " +
+                                   std::to_string(new_total) + ")");
+  }
+  config.partitions = new_total;
+  RETURN_IF_ERROR(config.Validate());
+  // Directories first, then the config: a crash in between leaves empty
+  // partition directories that the config does not name yet (harmless; a
+  // later create of them finds them empty).
+  const std::string topic_dir = TopicDir(dir_, name);
+  for (int32_t p = it->second.partitions; p < new_total; ++p) {
+    RETURN_IF_ERROR(env_->CreateDirs(PartitionDir(topic_dir, p)));
+  }
+  RETURN_IF_ERROR(env_->SyncDir(topic_dir));
+  return registry_->Put(name, &config);
+}
+
 Result<std::vector<TopicInfo>> LogImpl::ListTopics() {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(registry_->CatchUp());
@@ -238,6 +268,7 @@ Status LogImpl::DeleteTopic(std::string_view name) {
     for (auto& w : it->second->writers) (void)w->MarkDeleted();
     handles_.erase(it);
   }
+  for (int32_t p = 0; p < config.partitions; ++p) producer_states_.erase(PartitionDir(topic_dir, p));
   RETURN_IF_ERROR(registry_->Put(name, nullptr));
   return env_->RemoveDirRecursive(topic_dir);
 }
@@ -246,13 +277,28 @@ Result<std::shared_ptr<TopicHandle>> LogImpl::HandleLocked(std::string_view name
   ASSIGN_OR_RETURN(TopicConfig config, ConfigLocked(name));
   auto it = handles_.find(name);
   if (it != handles_.end() && it->second->config == config) return it->second;
+  // A topic that only grew keeps its writers (and their queues) for the old
+  // partitions.
+  const TopicHandle* grown = nullptr;
+  if (it != handles_.end()) {
+    TopicConfig old = it->second->config;
+    old.partitions = config.partitions;
+    if (old == config && it->second->config.partitions < config.partitions) grown = it->second.get();
+  }
   auto handle = std::make_shared<TopicHandle>();
   handle->name = std::string(name);
   handle->dir = TopicDir(dir_, name);
   handle->config = config;
   for (int32_t p = 0; p < config.partitions; ++p) {
-    auto writer =
-        std::make_shared<PartitionWriter>(env_, PartitionDir(handle->dir, p), config, pool_.get());
+    if (grown && static_cast<size_t>(p) < grown->writers.size()) {
+      handle->writers.push_back(grown->writers[static_cast<size_t>(p)]);
+      continue;
+    }
+    const std::string pdir = PartitionDir(handle->dir, p);
+    auto writer = std::make_shared<PartitionWriter>(env_, pdir, config, pool_.get());
+    auto& state = producer_states_[pdir];
+    if (!state) state = std::make_shared<ProducerStateTable>();
+    writer->SetProducerState(state);
     writer->SetPublishHook([slot = listener_, topic = handle->name, p] {
       std::lock_guard lock(slot->mu);
       if (slot->fn) slot->fn(topic, p);
@@ -288,6 +334,7 @@ Result<std::unique_ptr<Reader>> LogImpl::NewReader(std::string_view topic, int32
   }
   auto reader = std::make_unique<PartitionReader>(
       env_, PartitionDir(TopicDir(dir_, topic), partition), watcher_);
+  reader->set_max_message_bytes(config.max_message_bytes);
   RETURN_IF_ERROR(reader->Seek(start));
   return std::unique_ptr<Reader>(std::move(reader));
 }

@@ -24,6 +24,7 @@ namespace runnel::storage {
 
 class CommitPool;
 class PartitionWriter;
+class ProducerStateTable;
 class TailWatcher;
 class TopicRegistry;
 
@@ -44,6 +45,7 @@ class LogImpl final : public Log {
   Status Init();
 
   Status CreateTopic(std::string_view name, const TopicConfig& config) override;
+  Status CreatePartitions(std::string_view name, int32_t new_total) override;
   Result<std::vector<TopicInfo>> ListTopics() override;
   Result<TopicInfo> DescribeTopic(std::string_view name) override;
   Status DeleteTopic(std::string_view name) override;
@@ -80,6 +82,10 @@ class LogImpl final : public Log {
   std::mutex mu_;
   std::unique_ptr<TopicRegistry> registry_;
   std::map<std::string, std::shared_ptr<TopicHandle>, std::less<>> handles_;
+  // Idempotent-producer state by partition directory: one table per
+  // partition whichever TopicHandle's writer commits (a handle is replaced
+  // when the topic's config changes). Dropped with the topic.
+  std::map<std::string, std::shared_ptr<ProducerStateTable>> producer_states_;
 
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "storage/batch_scanner.h"
+#include "storage/compression.h"
 #include "storage/data_dir.h"
 #include "storage/log_start_file.h"
 #include "storage/read_batch_builder.h"
@@ -229,6 +230,7 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     }
     // Decode every whole batch in the buffer.
     size_t used = 0;
+    bool report_next = false;  // a batch that does not decode ends this call
     while (used < got) {
       std::string_view rest = avail.substr(used);
       if (used > 0 && (CheckBatch(rest, &h, &problem) != BatchScanner::Outcome::kBatch ||
@@ -243,12 +245,19 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
         continue;
       }
       size_t first = out.record_count();
-      Status st = DecodeRecords(batch, h, out.records(), out.headers());
+      // A compressed batch's records point into their own buffer, kept by
+      // the ReadBatch like the segment buffers.
+      std::shared_ptr<std::string> unpacked;
+      if (h.compression() != Compression::kNone) unpacked = std::make_shared<std::string>();
+      Status st = DecodeRecords(batch, h, out.records(), out.headers(), unpacked.get(),
+                                DecompressedLimit(h.records_count, max_message_bytes_));
+      if (st.ok() && unpacked) out.AddBuffer(std::move(unpacked));
       if (!st.ok()) {
         out.Truncate(first);
         if (first > 0 || used > h.total_size()) {
           used -= h.total_size();
-          break;  // report on the next call
+          report_next = first > 0;  // else nothing is handed over: report it now
+          break;                    // report on the next call
         }
         position_ += h.total_size();
         batch_floor_ = h.next_offset();
@@ -276,6 +285,8 @@ Status PartitionReader::ReadInto(ReadBatch* batch, size_t max_bytes) {
     consumed += used;
     out.AddBytes(used);
     out.AddBuffer(std::move(buf));
+    // Without this the loop would read the same batch again and again.
+    if (report_next) break;
   }
   out.Finish(next_offset_);
   return Status::OK();

@@ -42,6 +42,9 @@ class PartitionReader final : public Reader {
   Status Poll(std::chrono::milliseconds timeout) override;
   int64_t position() const override { return next_offset_; }
   Status Seek(StartPosition start) override;
+  // The topic's max_message_bytes: bounds what one compressed batch may
+  // decompress to (storage/compression.h DecompressedLimit).
+  void set_max_message_bytes(int32_t n) { max_message_bytes_ = n; }
 
  private:
   Result<Hwm> LoadHwm() { return ReadPublishedEnd(env_, dir_, &hwm_file_); }
@@ -75,6 +78,7 @@ class PartitionReader final : public Reader {
   std::shared_ptr<char[]> buffer_;
   std::vector<DecodedRecord> scratch_;
   size_t buffer_size_ = 0;
+  int32_t max_message_bytes_ = kDefaultMaxMessageBytes;
 };
 
 }  // namespace runnel::storage

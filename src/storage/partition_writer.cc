@@ -75,7 +75,11 @@ void PartitionWriter::RunCommits() {
     if (st.ok() && publish_hook_) publish_hook_();
     for (size_t i = 0; i < group.size(); ++i) {
       if (!group[i].done) continue;
-      if (st.ok()) {
+      if (st.ok() && !group[i].rejected.ok()) {
+        group[i].done(group[i].rejected);
+      } else if (st.ok() && group[i].duplicate_of >= 0) {
+        group[i].done(group[i].duplicate_of);
+      } else if (st.ok()) {
         group[i].done(bases[i]);
       } else {
         group[i].done(st);
@@ -299,7 +303,28 @@ Status PartitionWriter::Publish() {
   return Status::OK();
 }
 
+Status PartitionWriter::SyncProducerState() {
+  if (!producers_ || producers_->end_offset() == next_offset_) return Status::OK();
+  RETURN_IF_ERROR(RebuildProducerState(env_, dir_, next_offset_, producers_.get()));
+  producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
+  return Status::OK();
+}
+
+void PartitionWriter::SnapshotProducerState() {
+  if (!producers_ || producers_->size() == 0 || producers_->end_offset() != next_offset_) return;
+  // A snapshot is a shortcut for the rebuild, never the only copy of the
+  // state (the log has it), so a failure here is not an append failure.
+  (void)WriteProducerSnapshot(env_, dir_, *producers_,
+                              config_.fsync.policy != FsyncPolicy::kNever);
+}
+
 Status PartitionWriter::Roll(int64_t now_ms) {
+  // The state as of the sealed segment's end (every batch recorded so far
+  // is below next_offset_): the next rebuild starts here.
+  if (producers_) {
+    producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
+    SnapshotProducerState();
+  }
   Tail& t = *tail_;
   // The sealed segment must be as durable as the policy promises before the
   // hwm moves into the next one.
@@ -340,8 +365,22 @@ Status PartitionWriter::WriteParts(std::vector<std::string_view>& parts, uint64_
 
 Status PartitionWriter::CommitGroup(std::vector<AppendRequest>& group,
                                     std::vector<int64_t>* bases) {
+  std::unique_lock<std::mutex> producers_lock;
+  if (producers_) producers_lock = std::unique_lock(producers_->mu());
+  Status st = CommitGroupLocked(group, bases);
+  if (!st.ok() && producers_) {
+    // Some of the group may have been recorded but not committed: the next
+    // group rebuilds the state from what the log really holds.
+    producers_->set_end_offset(-1);
+  }
+  return st;
+}
+
+Status PartitionWriter::CommitGroupLocked(std::vector<AppendRequest>& group,
+                                          std::vector<int64_t>* bases) {
   std::unique_ptr<FileLock> lock;
   RETURN_IF_ERROR(LockAndLoad(&lock, nullptr));
+  RETURN_IF_ERROR(SyncProducerState());
   const int64_t now = WallMillis();
   const int64_t saved_next = next_offset_;
   Tail* t = tail_.get();
@@ -370,6 +409,19 @@ Status PartitionWriter::CommitGroup(std::vector<AppendRequest>& group,
 
   bases->clear();
   for (AppendRequest& r : group) {
+    if (producers_ && r.producer.idempotent()) {
+      // Checked here, where offsets are assigned in commit order.
+      ProducerStateTable::Decision d = producers_->Check(r.producer);
+      if (d.verdict == ProducerStateTable::Verdict::kDuplicate) {
+        r.duplicate_of = d.duplicate_offset;
+      } else if (d.verdict != ProducerStateTable::Verdict::kAppend) {
+        r.rejected = ProducerStateTable::ToStatus(d, r.producer);
+      }
+      if (r.duplicate_of >= 0 || !r.rejected.ok()) {
+        bases->push_back(-1);
+        continue;
+      }
+    }
     const uint64_t size = r.bytes.size();
     if (t->size + pending > 0 &&
         t->size + pending + size > static_cast<uint64_t>(config_.segment_bytes)) {
@@ -394,6 +446,7 @@ Status PartitionWriter::CommitGroup(std::vector<AppendRequest>& group,
       }
     }
     bases->push_back(next_offset_);
+    if (producers_ && r.producer.idempotent()) producers_->Record(r.producer, next_offset_);
     for (const AppendRequest::Batch& b : r.batches) {
       char* batch = r.bytes.data() + b.position;
       SetBaseOffset(batch, next_offset_);
@@ -423,6 +476,7 @@ Status PartitionWriter::CommitGroup(std::vector<AppendRequest>& group,
     loaded_ = false;  // written but unpublished: the next load decides
     return st;
   }
+  if (producers_) producers_->set_end_offset(next_offset_, tail_->base, tail_->size);
   return Status::OK();
 }
 
@@ -449,6 +503,10 @@ void PartitionWriter::SyncIfDue(int64_t now_ms) {
 Status PartitionWriter::Close() {
   Flush();
   std::lock_guard commit(commit_mu_);
+  if (producers_ && tail_ && fenced_.ok()) {
+    std::lock_guard plock(producers_->mu());
+    SnapshotProducerState();  // a clean restart needs no scan
+  }
   if (dirty_ && tail_ && fenced_.ok() && config_.fsync.policy != FsyncPolicy::kNever) {
     return SyncLocked();
   }

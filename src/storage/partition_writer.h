@@ -33,6 +33,7 @@
 #include "runnel/options.h"
 #include "runnel/status.h"
 #include "storage/hwm_file.h"
+#include "storage/producer_state.h"
 
 namespace runnel {
 class Env;
@@ -54,6 +55,12 @@ struct AppendRequest {
   std::string bytes;
   std::vector<Batch> batches;
   std::function<void(Result<int64_t>)> done;
+  // An idempotent producer's batch (one batch per request): checked against
+  // the partition's ProducerStateTable at commit. A duplicate is not written
+  // and `done` gets the original offset; a rejected one gets the Status.
+  ProducerBatch producer;
+  Status rejected;            // set by the commit
+  int64_t duplicate_of = -1;  // set by the commit
 };
 
 class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
@@ -67,6 +74,12 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   // Runs after each group commit that published records, on the commit
   // thread, before the callbacks. Set once, before the first Submit.
   void SetPublishHook(std::function<void()> hook) { publish_hook_ = std::move(hook); }
+  // The partition's idempotent-producer state, shared by every writer of
+  // the partition in this process. Without it producer fields are not
+  // checked. Set once, before the first Submit.
+  void SetProducerState(std::shared_ptr<ProducerStateTable> table) {
+    producers_ = std::move(table);
+  }
 
   void Submit(AppendRequest request);
   // An empty string to encode the next request into: one a finished commit
@@ -108,6 +121,10 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
 
   void RunCommits();
   Status CommitGroup(std::vector<AppendRequest>& group, std::vector<int64_t>* bases);
+  Status CommitGroupLocked(std::vector<AppendRequest>& group, std::vector<int64_t>* bases);
+  // Producer state for the log as loaded; rebuilt when it lags the log.
+  Status SyncProducerState();
+  void SnapshotProducerState();
   Status LockAndLoad(std::unique_ptr<FileLock>* lock, Hwm* hwm);
   Status LoadTail(bool full, const Result<Hwm>& hwm);
   Status OpenSegment(int64_t base, bool create);
@@ -121,6 +138,7 @@ class PartitionWriter : public std::enable_shared_from_this<PartitionWriter> {
   const TopicConfig config_;
   CommitPool* const pool_;
   std::function<void()> publish_hook_;
+  std::shared_ptr<ProducerStateTable> producers_;
 
   std::mutex mu_;  // guards queue_, scheduled_, sync_scheduled_
   std::condition_variable idle_cv_;

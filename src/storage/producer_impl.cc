@@ -131,6 +131,12 @@ void ProducerImpl::AppendRawAsync(int32_t partition, std::string batch, AppendCa
   AppendRequest req;
   req.bytes = std::move(batch);
   req.batches.push_back({0, h.last_offset_delta + 1});
+  req.producer = ProducerBatch::From(h);
+  if (req.producer.idempotent() && (req.producer.epoch < 0 || req.producer.first_seq < 0)) {
+    return fail(Status::InvalidArgument("batch has producer id " +
+                                        std::to_string(h.producer_id) +
+                                        " but no epoch or base sequence"));
+  }
   req.done = std::move(done);
   topic_->writers[static_cast<size_t>(partition)]->Submit(std::move(req));
 }

@@ -26,6 +26,7 @@ TEST(StewardTest, RetentionByBytesDeletesOldestSealedSegments) {
   c.fsync.policy = FsyncPolicy::kNever;
   ASSERT_TRUE(log->CreateTopic("t", c).ok());
   auto p = log->NewProducer("t");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
   std::string v(500, 'r');
   for (int i = 0; i < 200; ++i) ASSERT_TRUE((*p)->Append(0, ValueView(v)).ok());
   ASSERT_TRUE(log->RunSteward().ok());

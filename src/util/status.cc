@@ -42,6 +42,12 @@ std::string_view StatusCodeName(StatusCode code) {
       return "NotSupported";
     case StatusCode::kOutOfRange:
       return "OutOfRange";
+    case StatusCode::kOutOfOrderSequence:
+      return "OutOfOrderSequence";
+    case StatusCode::kUnknownProducer:
+      return "UnknownProducer";
+    case StatusCode::kStaleEpoch:
+      return "StaleEpoch";
   }
   return "Unknown";  // a value cast from a newer build's wire or file
 }

@@ -25,6 +25,9 @@ constexpr ApiRange kApis[] = {
     {ApiKey::kApiVersions, 0, 3, 3},     {ApiKey::kCreateTopics, 0, 4, 5},
     {ApiKey::kDeleteTopics, 0, 1, 4},    {ApiKey::kDeleteRecords, 0, 1, 2},
     {ApiKey::kSaslAuthenticate, 0, 1, 2},
+    // Idempotent producer and admin (issue 5); each below its first flexible version.
+    {ApiKey::kInitProducerId, 0, 1, 2},  {ApiKey::kDescribeConfigs, 0, 2, 4},
+    {ApiKey::kCreatePartitions, 0, 1, 2},
 };
 
 }  // namespace

@@ -2,7 +2,7 @@
 // ApiVersions (reference/kafka.md §4.1; docs/protocols/kafka.md). Only what
 // is in kApis is advertised, and a request for anything else closes the
 // connection (except ApiVersions, KIP-511). The group APIs are served at
-// their last non-flexible versions; phase 2 adds idempotence here as its
+// their last non-flexible versions; phase 2 adds the rest here as their
 // handlers land.
 #pragma once
 
@@ -31,6 +31,9 @@ enum class ApiKey : int16_t {
   kDeleteTopics = 20,
   kDeleteRecords = 21,
   kSaslAuthenticate = 36,
+  kInitProducerId = 22,
+  kDescribeConfigs = 32,
+  kCreatePartitions = 37,
 };
 
 struct ApiRange {
@@ -69,9 +72,12 @@ enum class ErrorCode : int16_t {
   kInvalidReplicaAssignment = 39,
   kInvalidConfig = 40,
   kInvalidRequest = 42,
+  kOutOfOrderSequenceNumber = 45,
+  kInvalidProducerEpoch = 47,
   kTransactionalIdAuthorizationFailed = 53,
   kKafkaStorageError = 56,
   kSaslAuthenticationFailed = 58,
+  kUnknownProducerId = 59,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
   kInvalidRecord = 87,

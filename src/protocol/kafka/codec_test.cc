@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <tuple>
+#include <utility>
 
 namespace runnel::kafka {
 namespace {
@@ -122,7 +123,16 @@ TEST(KafkaApiTest, AdvertisedRangesAreThePlannedOnes) {
     EXPECT_EQ(a->max, max) << key;
     EXPECT_FALSE(IsFlexible(*a, a->max)) << key;
   }
-  EXPECT_EQ(FindApi(22), nullptr);  // InitProducerId: phase 2
+  // InitProducerId, DescribeConfigs, CreatePartitions: below their first
+  // flexible versions (2, 4, 2).
+  for (auto [key, max] : {std::pair{22, 1}, {32, 2}, {37, 1}}) {
+    const ApiRange* a = FindApi(static_cast<int16_t>(key));
+    ASSERT_NE(a, nullptr) << key;
+    EXPECT_EQ(a->min, 0) << key;
+    EXPECT_EQ(a->max, max) << key;
+    EXPECT_FALSE(IsFlexible(*a, a->max)) << key;
+  }
+  EXPECT_EQ(FindApi(24), nullptr);  // AddPartitionsToTxn: transactions are not served
 }
 
 TEST(KafkaGroupMessagesTest, JoinGroupV5DecodesAndV0AnswersWithoutThrottle) {

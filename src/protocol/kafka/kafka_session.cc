@@ -71,6 +71,12 @@ ErrorCode ErrorFromStatus(const Status& st) {
       return ErrorCode::kUnsupportedCompressionType;
     case StatusCode::kOutOfRange:
       return ErrorCode::kOffsetOutOfRange;
+    case StatusCode::kOutOfOrderSequence:
+      return ErrorCode::kOutOfOrderSequenceNumber;
+    case StatusCode::kUnknownProducer:
+      return ErrorCode::kUnknownProducerId;
+    case StatusCode::kStaleEpoch:
+      return ErrorCode::kInvalidProducerEpoch;
     default:  // kIoError, kNoSpace, kReadOnly, kBusy, kClosed
       return ErrorCode::kKafkaStorageError;
   }
@@ -224,6 +230,12 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleSaslHandshake(h, body);
     case ApiKey::kSaslAuthenticate:
       return HandleSaslAuthenticate(h, body);
+    case ApiKey::kInitProducerId:
+      return HandleInitProducerId(h, body);
+    case ApiKey::kCreatePartitions:
+      return HandleCreatePartitions(h, body);
+    case ApiKey::kDescribeConfigs:
+      return HandleDescribeConfigs(h, body);
   }
   return false;
 }

@@ -35,6 +35,7 @@
 #include "protocol/kafka/offset_store.h"
 #include "protocol/kafka/sasl_credentials.h"
 #include "protocol/kafka/sasl_mechanism.h"
+#include "protocol/kafka/producer_ids.h"
 
 #include "runnel/log.h"
 #include "runnel/options.h"
@@ -124,6 +125,8 @@ struct KafkaContext {
   // Set by StartGroups; shared by every session (see their class comments).
   std::unique_ptr<OffsetStore> offsets;
   std::unique_ptr<GroupCoordinator> groups;
+  // InitProducerId's ids (<data>/meta/kafka_producer_ids); no I/O until used.
+  ProducerIdAllocator producer_ids{log->dir()};
 
  private:
   friend class KafkaSession;
@@ -175,6 +178,9 @@ class KafkaSession final : public net::Session {
   bool HandleOffsetFetch(const RequestHeader& h, std::string_view body);
   bool HandleListGroups(const RequestHeader& h, std::string_view body);
   bool HandleDescribeGroups(const RequestHeader& h, std::string_view body);
+  bool HandleInitProducerId(const RequestHeader& h, std::string_view body);
+  bool HandleCreatePartitions(const RequestHeader& h, std::string_view body);
+  bool HandleDescribeConfigs(const RequestHeader& h, std::string_view body);
 
   // SASL (handlers_sasl.cc). Before authentication only ApiVersions and
   // SaslHandshake (then only SaslAuthenticate, or raw tokens after a v0
