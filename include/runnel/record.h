@@ -1,8 +1,11 @@
 // Records: what producers append and readers get back.
 #pragma once
 
+#include "runnel/status.h"
+
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,5 +84,14 @@ class ReadBatch {
   int64_t next_offset_ = 0;
   size_t bytes_ = 0;
 };
+
+// Calls fn(record) for every record of one stored batch (Kafka RecordBatch
+// v2, as Producer::AppendRawAsync takes it and Reader::ReadRawInto returns
+// it), decompressing gzip/snappy/lz4/zstd batches into at most
+// max_decompressed_bytes. Offsets are the batch's base offset + delta. The
+// views are valid during the call. kCorruption / kTooLarge / kNotSupported
+// when the batch cannot be read; a control batch has no records.
+Status ForEachRecordInBatch(std::string_view batch, size_t max_decompressed_bytes,
+                            const std::function<void(const RecordView&)>& fn);
 
 }  // namespace runnel

@@ -146,6 +146,19 @@ Status Server::Start() {
       if (!deleted.ok()) return deleted.status();
       return *deleted ? Status::OK() : Status::NotFound("topic '" + std::string(t) + "' not found");
     };
+    broker::Router* router = &broker_->router();
+    kafka_->has_subscribers = [router](std::string_view t) {
+      return router->NumSub(t) > 0 || router->NumPat() > 0 || router->NumFilters() > 0;
+    };
+    kafka_->produced = [router](uint32_t thread, std::string_view t, std::string_view batch) {
+      // Each record's value, as PUBLISH <topic> <value> (null values are
+      // tombstones, not messages). A batch that does not decode was still
+      // stored; it is just not delivered live (Fetch returns it as stored).
+      (void)ForEachRecordInBatch(batch, size_t{64} << 20, [&](const RecordView& r) {
+        if (r.value) router->Publish(thread, broker::MakeMessage(t, *r.value));
+      });
+      router->FlushOutbox(thread);
+    };
     kafka_->auto_create_topics = config_.kafka_auto_create_topics;
     kafka_->max_request_bytes = static_cast<size_t>(config_.kafka_max_request_bytes);
     kafka::GroupSettings gs;

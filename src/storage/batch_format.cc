@@ -301,3 +301,31 @@ Status ValidateProducedBatch(std::string_view bytes, size_t max_bytes, BatchHead
 }
 
 }  // namespace runnel::storage
+
+namespace runnel {
+
+Status ForEachRecordInBatch(std::string_view batch, size_t max_decompressed_bytes,
+                            const std::function<void(const RecordView&)>& fn) {
+  storage::BatchHeader h;
+  Status st = storage::ParseBatchHeader(batch, &h);
+  if (!st.ok()) return st;
+  if (h.is_control()) return Status::OK();
+  std::vector<storage::DecodedRecord> records;
+  std::vector<HeaderView> headers;
+  std::string decompressed;
+  st = storage::DecodeRecords(batch, h, &records, &headers, &decompressed, max_decompressed_bytes);
+  if (!st.ok()) return st;
+  for (const storage::DecodedRecord& r : records) {
+    RecordView v;
+    v.offset = r.offset;
+    v.timestamp_ms = r.timestamp_ms;
+    v.key = r.key;
+    v.value = r.value;
+    v.headers = std::span<const HeaderView>(headers.data() + r.header_begin, r.header_count);
+    fn(v);
+  }
+  return Status::OK();
+}
+
+}  // namespace runnel
+

@@ -67,3 +67,38 @@ def test_kafka_delete_topics_removes_a_stream_as_del_does(kafka):
     r.xadd("gone", {"n": "fresh"}, id="1-0")
     assert r.xlen("gone") == 1
     assert r.xinfo_groups("gone") == []  # the old stream's group went with it
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "lz4", "zstd"])
+def test_kafka_produce_reaches_resp_subscribers_live(kafka, codec):
+    from confluent_kafka import Producer
+    topic = f"live-{codec}"
+    sub = kafka.redis().pubsub()
+    sub.subscribe(topic)
+    psub = kafka.redis().pubsub()
+    psub.psubscribe("live-*")
+    assert sub.get_message(timeout=5)["type"] == "subscribe"
+    assert psub.get_message(timeout=5)["type"] == "psubscribe"
+    p = Producer({"bootstrap.servers": kafka.bootstrap, "compression.type": codec,
+                  "linger.ms": 20})
+    for i in range(20):
+        p.produce(topic, key=f"k{i}", value=f"m{i}")
+    p.produce(topic, key="gone", value=None)  # a tombstone is not a message
+    assert p.flush(20) == 0
+
+    def drain(s, n):
+        got = []
+        deadline = time.monotonic() + 20
+        while len(got) < n and time.monotonic() < deadline:
+            m = s.get_message(timeout=1)
+            if m and m["type"] in ("message", "pmessage"):
+                assert m["channel"] == topic.encode()
+                got.append(m["data"])
+        return got
+
+    want = [f"m{i}".encode() for i in range(20)]
+    assert drain(sub, 20) == want
+    assert drain(psub, 20) == want
+    assert sub.get_message(timeout=0.5) is None  # nothing for the tombstone
+    sub.close()
+    psub.close()

@@ -56,6 +56,8 @@
 
 namespace runnel::kafka {
 
+struct ProduceState;  // produce_fetch.cc
+
 // One Kafka listener's own settings, as Kafka's `listeners`,
 // `advertised.listeners` and `listener.security.protocol.map`: a
 // connection's Metadata and FindCoordinator answers name the listener it
@@ -107,6 +109,13 @@ struct KafkaContext {
   Status Delete(std::string_view topic) const {
     return delete_topic ? delete_topic(topic) : log->DeleteTopic(topic);
   }
+  // One namespace for live delivery: produced batches are handed to the
+  // router (server.cc decodes them and publishes each record's value on the
+  // topic's name, as PUBLISH would) once durable, on the producing
+  // connection's io thread. `has_subscribers` is asked first so a topic
+  // nobody subscribes to costs nothing. Unset: no fan-out.
+  std::function<bool(std::string_view topic)> has_subscribers;
+  std::function<void(uint32_t thread, std::string_view topic, std::string_view batch)> produced;
   // Bumped on every topic create/delete so sessions drop cached readers
   // and producers of topics that may have been replaced.
   std::atomic<uint64_t> topics_generation{0};
@@ -165,6 +174,7 @@ class KafkaSession final : public net::Session {
   bool HandleApiVersions(const RequestHeader& h);
   bool HandleMetadata(const RequestHeader& h, std::string_view body);
   bool HandleProduce(const RequestHeader& h, std::string_view body);
+  void FanOut(ProduceState& state);  // produce_fetch.cc
   bool HandleFetch(const RequestHeader& h, std::string_view body);
   bool HandleListOffsets(const RequestHeader& h, std::string_view body);
   bool HandleFindCoordinator(const RequestHeader& h, std::string_view body);

@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <tuple>
 #include <mutex>
 
 namespace runnel::kafka {
@@ -27,16 +28,19 @@ namespace {
 constexpr size_t kAttributesAt = 21;
 constexpr size_t kBatchLengthAt = 8;
 
+}  // namespace
+
 struct ProduceState {
   // Keeps the connection (and so the session) alive until the last append
   // callback, which runs on a writer thread, has posted the answer.
   std::shared_ptr<net::Connection> conn;
   std::mutex mu;
   ProduceResponse response;
+  // Batches to fan out to RESP subscribers once durable: topic, partition
+  // index in the response, bytes (only when someone subscribes).
+  std::vector<std::tuple<size_t, size_t, std::string>> fan_out;
   int pending = 1;  // one for the request itself, released after every append started
 };
-
-}  // namespace
 
 bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) {
   ProduceRequest req;
@@ -57,6 +61,7 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
     boost::asio::post(*io,
                       [this, state, slot, header, answer] {
                         std::shared_ptr<net::Connection> conn = std::move(state->conn);
+                        if (!closed_) FanOut(*state);
                         if (closed_ || !answer) return;
                         Respond(slot, header, false, [&](std::string* out) {
                           EncodeProduce(state->response, header.api_version, out);
@@ -128,6 +133,10 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
         std::lock_guard lock(state->mu);
         state->pending++;
       }
+      if (ctx_->produced && ctx_->has_subscribers && ctx_->has_subscribers(t.name)) {
+        std::lock_guard lock(state->mu);
+        state->fan_out.emplace_back(ti, pi, std::string(records));
+      }
       producer->AppendRawAsync(p.index, std::string(records),
                                [state, ti, pi, release](Result<int64_t> base) {
                                  {
@@ -145,6 +154,16 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
   }
   release();
   return true;
+}
+
+// On the io thread, after every append of the request finished: the
+// batches that were stored go to the router, in request order.
+void KafkaSession::FanOut(ProduceState& state) {
+  for (const auto& [ti, pi, batch] : state.fan_out) {
+    const auto& t = state.response.topics[ti];
+    if (t.partitions[pi].error != ErrorCode::kNone) continue;
+    ctx_->produced(static_cast<uint32_t>(conn_.thread_index()), t.name, batch);
+  }
 }
 
 struct KafkaSession::FetchOp {
