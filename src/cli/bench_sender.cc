@@ -1,5 +1,7 @@
 #include "cli/bench_sender.h"
 
+#include "cli/cli_util.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +36,29 @@ std::string Fixed(double v, int digits) {
   char buf[64];
   snprintf(buf, sizeof(buf), "%.*f", digits, v);
   return buf;
+}
+
+void JsonLine::Key(const char* key) {
+  out_ += out_.empty() ? "{\"" : ",\"";
+  out_ += key;
+  out_ += "\":";
+}
+
+JsonLine& JsonLine::Str(const char* key, std::string_view value) {
+  Key(key);
+  AppendJsonString(&out_, value);
+  return *this;
+}
+
+JsonLine& JsonLine::Raw(const char* key, std::string_view value) {
+  Key(key);
+  out_ += value;
+  return *this;
+}
+
+void JsonLine::Print() {
+  out_ += out_.empty() ? "{}\n" : "}\n";
+  fputs(out_.c_str(), stdout);
 }
 
 int64_t ReadScratch::Read(RespConnection& conn, const std::string& partial,

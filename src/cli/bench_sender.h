@@ -28,6 +28,21 @@ int64_t BenchNowNs();          // CLOCK_MONOTONIC
 int64_t BenchCpuNs(int who);   // RUSAGE_SELF or RUSAGE_THREAD, user + system
 std::string Fixed(double v, int digits);
 
+// One JSON object on one line, the `--json` output of the RESP load modes:
+// fields in the order added, the first one opening the object.
+class JsonLine {
+ public:
+  JsonLine& Str(const char* key, std::string_view value);  // escaped
+  JsonLine& Raw(const char* key, std::string_view value);  // a number or literal as written
+  JsonLine& Int(const char* key, int64_t value) { return Raw(key, std::to_string(value)); }
+  JsonLine& Bool(const char* key, bool value) { return Raw(key, value ? "true" : "false"); }
+  void Print();  // closes the object and writes it (and a newline) to stdout
+
+ private:
+  void Key(const char* key);
+  std::string out_;
+};
+
 // Reads for all of a thread's connections go through one large buffer;
 // each connection keeps only the bytes of its unfinished last frame. So a
 // thousand idle connections cost a thousand short strings, not a thousand
