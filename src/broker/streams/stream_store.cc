@@ -611,7 +611,10 @@ void StreamStore::AddBatch(std::string_view key, bool nomkstream, const TrimSpec
 }
 
 bool StreamStore::IsDurable(std::string_view topic) {
-  if (rules_ && rules_->Durable(topic)) return true;
+  return IsKnownTopic(topic) || (rules_ && rules_->Durable(topic));
+}
+
+bool StreamStore::IsKnownTopic(std::string_view topic) {
   if (durable_count_.load(std::memory_order_relaxed) == 0) return false;
   std::shared_lock lock(durable_mu_);
   return durable_.find(topic) != durable_.end();
@@ -624,8 +627,12 @@ void StreamStore::NoteTopicCreated(std::string_view topic) {
 }
 
 bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload, Done done) {
-  if (!IsDurable(topic)) return false;
-  auto g = Get(topic, rules_ && rules_->Durable(topic));
+  // An existing topic is never created again: the rules (glob matching)
+  // are asked only for names that are not topics yet.
+  const bool known = IsKnownTopic(topic);
+  const bool create = !known && rules_ && rules_->Durable(topic);
+  if (!known && !create) return false;
+  auto g = Get(topic, create);
   if (!g.ok() || !*g) return false;
   std::shared_ptr<Stream> s = *g;
   RecordView rec;

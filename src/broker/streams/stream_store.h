@@ -191,6 +191,8 @@ class StreamStore {
   // Whether `topic` is a durable topic this process knows, or a rule makes
   // it one (cheap when there are neither: PUBLISH asks it every time).
   bool IsDurable(std::string_view topic);
+  // Whether `topic` is a durable topic this process knows (rules aside).
+  bool IsKnownTopic(std::string_view topic);
   // Another face (Kafka) created a topic: PUBLISH to it appends from now on.
   // (Deleting goes through Delete, as DEL does.)
   void NoteTopicCreated(std::string_view topic);
