@@ -214,12 +214,10 @@ Status PurgeOffsets(Env* env, const std::string& dir, int64_t active_base,
   std::vector<int64_t> sorted(offsets.begin(), offsets.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  not_yet->clear();
-  for (auto it = std::lower_bound(sorted.begin(), sorted.end(), active_base); it != sorted.end();
-       ++it) {
-    not_yet->push_back(*it);  // the active segment is never rewritten
-  }
-  sorted.erase(std::lower_bound(sorted.begin(), sorted.end(), active_base), sorted.end());
+  // The active segment is never rewritten: its offsets wait.
+  const auto active = std::lower_bound(sorted.begin(), sorted.end(), active_base);
+  not_yet->assign(active, sorted.end());
+  sorted.erase(active, sorted.end());
   if (sorted.empty()) return Status::OK();
   ASSIGN_OR_RETURN(std::vector<int64_t> bases, ListSegmentBases(env, dir));
   for (size_t i = 0; i < bases.size() && bases[i] < active_base; ++i) {
