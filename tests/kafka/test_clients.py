@@ -2,29 +2,12 @@
 produce with acks 0/1/all, consume by assign() at offsets (groups are phase
 2), admin create/delete topics."""
 
-import time
-
 import pytest
 
 ck = pytest.importorskip("confluent_kafka")
 kp = pytest.importorskip("kafka")
 
-
-def ck_consume(bootstrap, topic, offset, count, partition=0):
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
-                  "enable.auto.commit": False})
-    c.assign([TopicPartition(topic, partition, offset)])
-    got = []
-    deadline = time.monotonic() + 20
-    while len(got) < count and time.monotonic() < deadline:
-        m = c.poll(0.5)
-        if m is None:
-            continue
-        assert m.error() is None, m.error()
-        got.append(m)
-    c.close()
-    return got
+from consume_helpers import ck_consume  # noqa: E402  (after the importorskips)
 
 
 @pytest.mark.parametrize("acks", ["0", "1", "all"])

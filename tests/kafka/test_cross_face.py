@@ -9,22 +9,7 @@ import pytest
 
 ck = pytest.importorskip("confluent_kafka")
 
-
-def consume(bootstrap, topic, count, offset=0):
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
-                  "enable.auto.commit": False})
-    c.assign([TopicPartition(topic, 0, offset)])
-    got = []
-    deadline = time.monotonic() + 20
-    while len(got) < count and time.monotonic() < deadline:
-        m = c.poll(0.5)
-        if m is None:
-            continue
-        assert m.error() is None, m.error()
-        got.append(m)
-    c.close()
-    return got
+from consume_helpers import ck_consume  # noqa: E402  (after the importorskip)
 
 
 def test_publish_appends_to_a_topic_created_over_kafka(kafka):
@@ -39,7 +24,7 @@ def test_publish_appends_to_a_topic_created_over_kafka(kafka):
     assert r.publish("made-by-kafka", "from-resp") == 1
     assert sub.get_message(timeout=5)["data"] == b"from-resp"
     sub.close()
-    msgs = consume(kafka.bootstrap, "made-by-kafka", 1)
+    msgs = ck_consume(kafka.bootstrap, "made-by-kafka", 0, 1)
     assert [(m.offset(), m.key(), m.value()) for m in msgs] == [(0, None, b"from-resp")]
     # A name that is no topic stays ephemeral.
     assert r.publish("never-made", "x") == 0
@@ -49,7 +34,7 @@ def test_publish_appends_to_a_topic_created_over_kafka(kafka):
 def test_xadd_entries_are_read_by_kafka_consumers(kafka):
     r = kafka.redis()
     ids = [r.xadd("orders", {"item": f"i{n}", "qty": str(n)}, id=f"{n + 1}-0") for n in range(5)]
-    msgs = consume(kafka.bootstrap, "orders", 5)
+    msgs = ck_consume(kafka.bootstrap, "orders", 0, 5)
     assert [m.key() for m in msgs] == ids  # key = the entry ID
     assert [m.value() for m in msgs] == [b""] * 5  # value empty, fields in headers
     assert msgs[2].headers() == [("item", b"i2"), ("qty", b"2")]
