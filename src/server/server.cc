@@ -141,6 +141,9 @@ Status Server::Start() {
     broker::streams::StreamStore* store = streams_.get();
     kafka_->topic_config = [rules_ptr](std::string_view t) { return rules_ptr->ConfigFor(t); };
     kafka_->topic_created = [store](std::string_view t) { store->NoteTopicCreated(t); };
+    kafka_->appended = [store](std::string_view t, int32_t partition, int64_t end) {
+      store->NoteAppended(t, partition, end);
+    };
     kafka_->delete_topic = [store](std::string_view t) -> Status {
       auto deleted = store->Delete(t);  // as DEL: the stream's meta state goes too
       if (!deleted.ok()) return deleted.status();

@@ -1,5 +1,7 @@
 #include "broker/streams/stream_entry.h"
 
+#include <limits>
+
 namespace runnel::broker::streams {
 
 void EncodeEntry(StreamId id, std::span<const std::string_view> fields, EncodedEntry* out) {
@@ -36,6 +38,39 @@ std::optional<Entry> DecodeEntry(const RecordView& record) {
   for (const HeaderView& h : record.headers) {
     e.fields.emplace_back(h.key);
     e.fields.emplace_back(h.value.value_or(std::string_view()));
+  }
+  return e;
+}
+
+StreamId RecordIdAt(int64_t offset) { return {static_cast<uint64_t>(offset), 1}; }
+
+int64_t RecordOffsetFloor(StreamId id) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (id.ms >= kMax) return std::numeric_limits<int64_t>::max();
+  // <ms>-0 and <ms>-1 name the record at ms; <ms>-2 and up lie after it.
+  return static_cast<int64_t>(id.ms) + (id.seq > 1 ? 1 : 0);
+}
+
+Entry RecordAsEntry(const RecordView& record) {
+  Entry e;
+  e.id = RecordIdAt(record.offset);
+  e.offset = record.offset;
+  e.fields.reserve(4 + record.headers.size() * 2);
+  if (record.key) {
+    e.fields.emplace_back("key");
+    e.fields.emplace_back(*record.key);
+  }
+  if (record.value) {
+    e.fields.emplace_back("value");
+    e.fields.emplace_back(*record.value);
+  }
+  for (const HeaderView& h : record.headers) {
+    e.fields.emplace_back(h.key);
+    e.fields.emplace_back(h.value.value_or(std::string_view()));
+  }
+  if (e.fields.empty()) {
+    e.fields.emplace_back("value");
+    e.fields.emplace_back();
   }
   return e;
 }

@@ -13,6 +13,15 @@
 // A record whose key is not a canonical ID (a PUBLISH to the stream, a
 // record produced by another face) is not an entry: stream commands skip it.
 //
+// A topic another face wrote first (Kafka, PUBLISH to a durable name, the
+// CLI) is a *record topic*: every record is an entry whose ID is made from
+// its offset, `<offset>-1` (seq 1 so that offset 0 sorts after 0-0, which
+// XREAD treats as "from the beginning"), with the fields
+//   key <key>        when the key is not null
+//   value <value>    when the value is not null (a tombstone has none)
+//   <header> <value> for each header in order (a null value reads as "")
+// and `value ""` when a record has none of these.
+//
 // Pure functions; any thread.
 #pragma once
 
@@ -50,5 +59,11 @@ void EncodeEntry(StreamId id, std::span<const std::string_view> fields, EncodedE
 std::optional<StreamId> EntryIdOf(const RecordView& record);
 // The whole entry; nullopt when the record is not one.
 std::optional<Entry> DecodeEntry(const RecordView& record);
+
+// Record topics (above): the ID of the record at `offset`, the offset an
+// ID names (the first record at or after it), and a record as its entry.
+StreamId RecordIdAt(int64_t offset);
+int64_t RecordOffsetFloor(StreamId id);
+Entry RecordAsEntry(const RecordView& record);
 
 }  // namespace runnel::broker::streams

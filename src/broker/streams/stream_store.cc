@@ -2,6 +2,7 @@
 
 #include "broker/streams/log_start_mover.h"
 #include "broker/streams/stream_store_internal.h"
+#include "util/status_macros.h"
 
 #include <algorithm>
 #include <charconv>
@@ -244,6 +245,36 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   s.hidden.clear();
   s.index.clear();
   s.last_indexed = -(1LL << 62);
+  RETURN_IF_ERROR(LoadKindLocked(s, physical_start, end));
+  if (s.records()) {
+    // Every record is an entry: nothing to learn by scanning (a Kafka
+    // topic may be large), but XDELs and the logical start still apply.
+    // Offsets compaction removed are not known without a scan and count
+    // in XLEN (docs/protocols/resp.md).
+    s.end = end;
+    for (const auto& [off, id] : m->deleted) {
+      if (off >= s.start && off < s.end) s.hidden.insert(off);
+    }
+    s.length = std::max<int64_t>(0, s.end - s.start - static_cast<int64_t>(s.hidden.size()));
+    s.max_deleted = m->max_deleted;
+    s.last_id = end > 0 ? RecordIdAt(end - 1) : StreamId::Min();
+    s.entries_added = static_cast<uint64_t>(end);
+    s.assigned_last = s.last_id;
+    s.groups = m->groups;
+    s.loaded = true;
+    s.token = next_token_.fetch_add(1);
+    s.start_asked = physical_start;
+    mover_->Register(s.name, s.token);
+    if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
+    std::vector<int64_t> purge;
+    for (const auto& [off, id] : m->deleted) {
+      if (off >= s.start) purge.push_back(off);
+    }
+    mover_->Purge(s.name, s.token, purge);
+    std::unique_lock lock(durable_mu_);
+    if (durable_.insert(s.name).second) durable_count_ = durable_.size();
+    return Status::OK();
+  }
   StreamId last_entry, last_after_set;
   bool any_after_set = false;
   uint64_t entries = 0, entries_after_set = 0;
@@ -315,7 +346,38 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   return Status::OK();
 }
 
+Status StreamStore::LoadKindLocked(Stream& s, int64_t start, int64_t end) {
+  s.kind = Stream::Kind::kUndecided;
+  if (start >= end) return Status::OK();
+  auto reader = log_->NewReader(s.name, 0, StartPosition::Offset(start));
+  if (!reader.ok()) return reader.status();
+  ReadBatch batch;
+  while ((*reader)->position() < end) {
+    Status st = (*reader)->ReadInto(&batch);
+    if (!st.ok()) return st;
+    if (batch.empty()) break;
+    for (const RecordView& r : batch.records()) {
+      if (r.offset < start) continue;
+      if (r.offset >= end) break;
+      s.kind = EntryIdOf(r) ? Stream::Kind::kEntries : Stream::Kind::kRecords;
+      return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+void StreamStore::AdvanceRecordsLocked(Stream& s, int64_t end) {
+  if (end <= s.end) return;
+  const int64_t n = end - s.end;
+  s.end = end;
+  s.length += n;
+  s.entries_added += static_cast<uint64_t>(n);
+  s.last_id = RecordIdAt(end - 1);
+  s.assigned_last = s.last_id;
+}
+
 void StreamStore::CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id) {
+  if (s.records()) return AdvanceRecordsLocked(s, offset + 1);
   // Offsets this process did not write (another writer) are not entries.
   for (int64_t o = s.end; o < offset; ++o) s.hidden.insert(o);
   s.end = std::max(s.end, offset + 1);
@@ -341,10 +403,18 @@ std::vector<std::function<void()>> StreamStore::TakeWakeableLocked(Stream& s) {
 }
 
 int64_t StreamStore::FloorOffsetLocked(const Stream& s, StreamId id) const {
+  if (s.records()) return std::clamp(RecordOffsetFloor(id), s.start, std::max(s.start, s.end));
   auto it = std::upper_bound(s.index.begin(), s.index.end(), id,
                              [](StreamId v, const auto& p) { return v < p.first; });
   if (it == s.index.begin()) return s.start;
   return std::max(std::prev(it)->second, s.start);
+}
+
+int64_t StreamStore::BlockBeforeLocked(const Stream& s, int64_t hi) const {
+  if (s.records()) return std::max(s.start, hi - kIndexEvery);
+  auto it = std::lower_bound(s.index.begin(), s.index.end(), hi,
+                             [](const auto& p, int64_t off) { return p.second < off; });
+  return it == s.index.begin() ? s.start : std::max(std::prev(it)->second, s.start);
 }
 
 int64_t StreamStore::StartAfterEvictingLocked(const Stream& s, int64_t k) const {
@@ -383,6 +453,11 @@ Status StreamStore::Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t
   if (from >= to) return Status::OK();
   auto reader = log_->NewReader(s->name, 0, StartPosition::Offset(from));
   if (!reader.ok()) return reader.status();
+  bool records;  // decided before `to` was read: fixed for these offsets
+  {
+    std::lock_guard lock(s->mu);
+    records = s->records();
+  }
   ReadBatch batch;
   std::vector<Entry> found;
   while ((*reader)->position() < to) {
@@ -393,7 +468,11 @@ Status StreamStore::Scan(const std::shared_ptr<Stream>& s, int64_t from, int64_t
     for (const RecordView& r : batch.records()) {
       if (r.offset >= to) break;
       if (r.offset < from) continue;
-      if (auto e = DecodeEntry(r)) found.push_back(std::move(*e));
+      if (records) {
+        found.push_back(RecordAsEntry(r));
+      } else if (auto e = DecodeEntry(r)) {
+        found.push_back(std::move(*e));
+      }
     }
     {
       std::lock_guard lock(s->mu);
@@ -461,9 +540,7 @@ Result<std::vector<Entry>> StreamStore::Range(std::string_view key, StreamId sta
     if (full() || below_start || lo <= floor) break;
     hi = lo;
     std::lock_guard lock(s->mu);
-    auto it = std::lower_bound(s->index.begin(), s->index.end(), hi,
-                               [](const auto& p, int64_t off) { return p.second < off; });
-    lo = it == s->index.begin() ? s->start : std::max(std::prev(it)->second, s->start);
+    lo = BlockBeforeLocked(*s, hi);
     floor = s->start;
     if (lo >= hi) break;
   }
@@ -534,6 +611,7 @@ void StreamStore::AddBatch(std::string_view key, bool nomkstream, const TrimSpec
   std::shared_ptr<Stream> s = *g;
   if (!s) return fail_all({StreamError::kNoKey, {}});
   std::lock_guard lock(s->mu);
+  if (s->records()) return fail_all({StreamError::kWrongType, {}});
   const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
@@ -569,6 +647,7 @@ void StreamStore::AddBatch(std::string_view key, bool nomkstream, const TrimSpec
     appended.push_back(i);
   }
   if (appended.empty()) return done(std::move(results));
+  s->kind = Stream::Kind::kEntries;  // an empty topic's first append decides
   std::vector<RecordView> records;
   records.reserve(encoded.size());
   for (const EncodedEntry& e : encoded) records.push_back(e.record);
@@ -626,6 +705,27 @@ void StreamStore::NoteTopicCreated(std::string_view topic) {
   if (durable_.emplace(topic).second) durable_count_ = durable_.size();
 }
 
+void StreamStore::NoteAppended(std::string_view topic, int32_t partition, int64_t end_offset) {
+  if (partition != 0) return;  // a stream is partition 0 of its topic
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(std::string(topic));
+    if (it == streams_.end()) return;  // not loaded: its load will see the records
+    s = it->second;
+  }
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(s->mu);
+    if (!s->loaded || s->dead || end_offset <= s->end) return;
+    if (s->kind == Stream::Kind::kUndecided) s->kind = Stream::Kind::kRecords;
+    if (!s->records()) return;  // a stream: its next commit hides them
+    AdvanceRecordsLocked(*s, end_offset);
+    wake = TakeWakeableLocked(*s);
+  }
+  for (auto& w : wake) w();
+}
+
 bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload, Done done) {
   // An existing topic is never created again: the rules (glob matching)
   // are asked only for names that are not topics yet.
@@ -638,13 +738,17 @@ bool StreamStore::AppendMessage(std::string_view topic, std::string_view payload
   RecordView rec;
   rec.value = payload;
   std::lock_guard lock(s->mu);
+  if (s->kind == Stream::Kind::kUndecided) s->kind = Stream::Kind::kRecords;
   s->producer->AppendAsync(0, std::span<const RecordView>(&rec, 1),
                            [this, s, done = std::move(done)](Result<int64_t> r) {
                              if (!r.ok()) return done(StorageError(r.status()));
+                             std::vector<std::function<void()>> wake;
                              {
                                std::lock_guard lock(s->mu);
                                CommitLocked(*s, *r, std::nullopt);
+                               wake = TakeWakeableLocked(*s);
                              }
+                             for (auto& w : wake) w();
                              done({});
                            });
   return true;
@@ -672,7 +776,7 @@ Result<int64_t> StreamStore::TrimLocked(Stream& s, const TrimSpec& trim) {
       if (batch.empty()) break;
       for (const RecordView& r : batch.records()) {
         if (r.offset >= s.end) break;
-        auto id = EntryIdOf(r);
+        auto id = s.IdOf(r);
         if (id && *id >= trim.minid) {
           boundary = r.offset;
           found = true;
@@ -770,6 +874,10 @@ void StreamStore::SetId(std::string_view key, StreamId last, std::optional<uint6
   if (!g.ok()) return done(StorageError(g.status()));
   std::shared_ptr<Stream> s = *g;
   if (!s) return done({StreamError::kNoKey, {}});
+  {
+    std::lock_guard lock(s->mu);
+    if (s->records()) return done({StreamError::kWrongType, {}});
+  }
   if (max_deleted && last < *max_deleted) return done({StreamError::kSetIdMaxDeleted, {}});
   auto top = Range(key, StreamId::Min(), StreamId::Max(), 1, true);
   if (!top.ok()) return done(StorageError(top.status()));

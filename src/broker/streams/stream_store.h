@@ -87,6 +87,7 @@ enum class StreamError : uint8_t {
   kTooLarge,         // the entry exceeds the topic's max_message_bytes
   kNoGroup,          // the key or the consumer group does not exist
   kBusyGroup,        // XGROUP CREATE of a group that exists
+  kWrongType,        // XADD / XSETID on a record topic (stream_entry.h)
   kStorage,          // the log failed: see detail
 };
 
@@ -196,6 +197,10 @@ class StreamStore {
   // Another face (Kafka) created a topic: PUBLISH to it appends from now on.
   // (Deleting goes through Delete, as DEL does.)
   void NoteTopicCreated(std::string_view topic);
+  // Another face (Kafka) appended to `topic` and its records up to
+  // `end_offset` (exclusive) are committed: a record topic's XREAD and XLEN
+  // see them and blocked readers wake. Streams (XADD-made) skip them.
+  void NoteAppended(std::string_view topic, int32_t partition, int64_t end_offset);
 
   // Entries with start <= id <= end, ascending (or descending with
   // `reverse`), at most `count` (0 = all). Missing key: empty.
@@ -284,9 +289,15 @@ class StreamStore {
   std::shared_ptr<Stream> Slot(std::string_view key);
   Status LoadLocked(Stream& s, bool create);
   void CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id);
+  // A record topic's records below `end` are committed entries.
+  void AdvanceRecordsLocked(Stream& s, int64_t end);
+  // Sets s.kind (loading) from the first record in [start, end).
+  Status LoadKindLocked(Stream& s, int64_t start, int64_t end);
   std::vector<std::function<void()>> TakeWakeableLocked(Stream& s);
   // Offset of the first record that may hold an ID >= id (sparse index).
   int64_t FloorOffsetLocked(const Stream& s, StreamId id) const;
+  // Where the block of records before offset `hi` starts (reverse reads).
+  int64_t BlockBeforeLocked(const Stream& s, int64_t hi) const;
   int64_t StartAfterEvictingLocked(const Stream& s, int64_t k) const;
   // The offset of the first live entry (s.end if none), if it is past what
   // was last asked of the LogStartMover for s; else nullopt. Records it.

@@ -25,6 +25,11 @@ struct StreamStore::MetaState {
 };
 
 struct StreamStore::Stream {
+  // What the topic's records are (stream_entry.h): XADD entries (other
+  // records are hidden), or records of another face, each an entry. Decided
+  // by the first record (at load) or the first append to an empty topic.
+  enum class Kind : uint8_t { kUndecided, kEntries, kRecords };
+
   struct Waiter {
     uint64_t token;
     StreamId after;
@@ -35,6 +40,7 @@ struct StreamStore::Stream {
   std::string name;
   bool loaded = false;  // exists and scanned
   bool dead = false;    // deleted: the map holds a new object
+  Kind kind = Kind::kUndecided;
   std::unique_ptr<Producer> producer;
   StreamId assigned_last;  // last ID given to an append, committed or in flight
   StreamId last_id;        // last-generated-id of committed state
@@ -51,7 +57,13 @@ struct StreamStore::Stream {
   uint64_t token = 0;       // this object's registration with the LogStartMover
   int64_t start_asked = 0;  // log start last asked of the mover
 
+  bool records() const { return kind == Kind::kRecords; }
+  std::optional<StreamId> IdOf(const RecordView& r) const {
+    if (records()) return RecordIdAt(r.offset);
+    return EntryIdOf(r);
+  }
   void IndexLocked(StreamId id, int64_t offset) {
+    if (records()) return;  // a record topic's IDs are its offsets
     if (offset - last_indexed >= kIndexEvery) {
       index.emplace_back(id, offset);
       last_indexed = offset;

@@ -194,5 +194,79 @@ TEST_F(StreamStoreTest, NoRaiseOfADeletedStreamReachesItsSuccessor) {
   EXPECT_EQ(Ids("s"), (std::vector<std::string>{"1-0", "2-0", "3-0"}));
 }
 
+TEST_F(StreamStoreTest, RecordsOfAnotherFaceAreEntriesOfARecordTopic) {
+  // A topic another writer filled first (as Kafka does): every record is an
+  // entry <offset>-1, read without a load scan, the same after a reopen.
+  ASSERT_TRUE(log_->CreateTopic("kafka-made", TopicConfig{}).ok());
+  {
+    auto p = log_->NewProducer("kafka-made", false);
+    ASSERT_TRUE(p.ok());
+    for (int i = 0; i < 300; ++i) {
+      std::string v = "v" + std::to_string(i);
+      RecordView r;
+      r.value = v;
+      ASSERT_TRUE((*p)->Append(0, r).ok());
+    }
+  }
+  auto ids = Ids("kafka-made");
+  ASSERT_EQ(ids.size(), 300u);
+  EXPECT_EQ(ids.front(), "0-1");
+  EXPECT_EQ(ids.back(), "299-1");
+  EXPECT_EQ(store_->Length("kafka-made"), 300);
+  EXPECT_EQ(store_->LastId("kafka-made")->ToString(), "299-1");
+  // Backwards in blocks, and ranges by offset.
+  EXPECT_EQ(Ids("kafka-made", /*reverse=*/true, 2), (std::vector<std::string>{"299-1", "298-1"}));
+  auto mid = store_->Range("kafka-made", {150, 0}, {151, 1}, 0, false);
+  ASSERT_TRUE(mid.ok());
+  ASSERT_EQ(mid->size(), 2u);
+  EXPECT_EQ((*mid)[0].fields, (std::vector<std::string>{"value", "v150"}));
+  auto rev = store_->Range("kafka-made", {10, 2}, {200, 0}, 0, true);
+  ASSERT_TRUE(rev.ok());
+  ASSERT_EQ(rev->size(), 189u);  // 199-1 down to 11-1
+  EXPECT_EQ(rev->front().id.ToString(), "199-1");
+  EXPECT_EQ(rev->back().id.ToString(), "11-1");
+  // Not a stream: XADD is refused and appends nothing.
+  EXPECT_EQ(Add("kafka-made", "*", {"f", "v"}).error, StreamError::kWrongType);
+  EXPECT_EQ(store_->Length("kafka-made"), 300);
+  // An append by the other face, once told, is an entry.
+  {
+    auto p = log_->NewProducer("kafka-made", false);
+    ASSERT_TRUE(p.ok());
+    RecordView r;
+    r.key = "k";
+    ASSERT_TRUE((*p)->Append(0, r).ok());
+  }
+  store_->NoteAppended("kafka-made", 0, 301);
+  EXPECT_EQ(store_->Length("kafka-made"), 301);
+  auto last = store_->Range("kafka-made", {300, 0}, StreamId::Max(), 0, false);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ(last->front().fields, (std::vector<std::string>{"key", "k"}));
+  EXPECT_EQ(Del("kafka-made", {{5, 1}, {6, 0}}), 1);  // 6-0 names no record
+  Reopen();
+  EXPECT_EQ(store_->Length("kafka-made"), 300);
+  ids = Ids("kafka-made");
+  ASSERT_EQ(ids.size(), 300u);
+  EXPECT_EQ(ids[5], "6-1");
+  EXPECT_EQ(ids.back(), "300-1");
+}
+
+TEST_F(StreamStoreTest, AnXaddStreamHidesRecordsOfAnotherFace) {
+  ASSERT_TRUE(Add("s", "1-0", {"f", "v"}).ok());
+  {
+    auto p = log_->NewProducer("s", false);
+    ASSERT_TRUE(p.ok());
+    RecordView r;
+    r.value = "not an entry";
+    ASSERT_TRUE((*p)->Append(0, r).ok());
+  }
+  store_->NoteAppended("s", 0, 2);
+  ASSERT_TRUE(Add("s", "2-0", {"f", "v"}).ok());
+  EXPECT_EQ(Ids("s"), (std::vector<std::string>{"1-0", "2-0"}));
+  EXPECT_EQ(store_->Length("s"), 2);
+  Reopen();
+  EXPECT_EQ(Ids("s"), (std::vector<std::string>{"1-0", "2-0"}));
+}
+
 }  // namespace
 }  // namespace runnel::broker::streams

@@ -116,6 +116,10 @@ struct KafkaContext {
   // nobody subscribes to costs nothing. Unset: no fan-out.
   std::function<bool(std::string_view topic)> has_subscribers;
   std::function<void(uint32_t thread, std::string_view topic, std::string_view batch)> produced;
+  // Every successful append of a Produce, once its records are committed:
+  // the end offset (exclusive) it reached. Runs on a storage writer thread.
+  // server.cc tells the stream store (XREAD of Kafka topics). Unset: nothing.
+  std::function<void(std::string_view topic, int32_t partition, int64_t end)> appended;
   // Bumped on every topic create/delete so sessions drop cached readers
   // and producers of topics that may have been replaced.
   std::atomic<uint64_t> topics_generation{0};

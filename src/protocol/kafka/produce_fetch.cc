@@ -26,6 +26,7 @@ namespace runnel::kafka {
 namespace {
 
 constexpr size_t kAttributesAt = 21;
+constexpr size_t kLastOffsetDeltaAt = 23;
 constexpr size_t kBatchLengthAt = 8;
 
 }  // namespace
@@ -137,8 +138,19 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
         std::lock_guard lock(state->mu);
         state->fan_out.emplace_back(ti, pi, std::string(records));
       }
+      // Committed records up to base + last offset delta: the stream store
+      // hears of them (XREAD of a Kafka topic), on the writer thread.
+      std::function<void(int64_t)> appended;
+      if (ctx_->appended && records.size() >= kLastOffsetDeltaAt + 4) {
+        const int32_t last_delta = Decoder(records.substr(kLastOffsetDeltaAt, 4)).Int32();
+        appended = [ctx = ctx_, name = std::string(t.name), partition = p.index,
+                    last_delta](int64_t base) {
+          ctx->appended(name, partition, base + last_delta + 1);
+        };
+      }
       producer->AppendRawAsync(p.index, std::string(records),
-                               [state, ti, pi, release](Result<int64_t> base) {
+                               [state, ti, pi, release,
+                                appended = std::move(appended)](Result<int64_t> base) {
                                  {
                                    std::lock_guard lock(state->mu);
                                    auto& rp = state->response.topics[ti].partitions[pi];
@@ -148,6 +160,7 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
                                      rp.error = ErrorFromStatus(base.status());
                                    }
                                  }
+                                 if (base.ok() && appended) appended(*base);
                                  release();
                                });
     }

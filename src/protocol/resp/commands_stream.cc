@@ -39,6 +39,8 @@ std::string ErrorFor(const streams::Outcome& o) {
       return "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
     case StreamError::kTooLarge:
       return "ERR the entry is larger than the stream's max message size";
+    case StreamError::kWrongType:
+      return "WRONGTYPE Operation against a key holding the wrong kind of value";
     case StreamError::kNoGroup:
     case StreamError::kBusyGroup:  // group commands have their own texts
     case StreamError::kStorage:
