@@ -225,3 +225,42 @@ def test_server_steward_compacts_compressed_batches(start_kafka):
     assert got == want
     assert ck_read_all(kafka.bootstrap, topic, written[-1][0]) == want
     check_sealed_batches(kafka.data_dir, topic, "zstd")
+
+
+def test_an_idempotent_producers_emptied_newest_batch_stays_as_a_header(runnel, start_kafka):
+    """Producer A's only batch loses both its records to producer B's newer
+    values: it stays as a record-less header with A's producer id and
+    sequence (as Kafka's cleaner leaves it), and consumers read past it."""
+    from confluent_kafka import Producer
+    topic = "ccempty"
+    kafka = start_kafka("--steward-interval-ms", "0")
+    create_compacted(kafka.bootstrap, topic)
+    a = Producer({"bootstrap.servers": kafka.bootstrap, "compression.type": "zstd",
+                  "enable.idempotence": True, "linger.ms": 50})
+    a.produce(topic, key=b"a0", value=b"old0")
+    a.produce(topic, key=b"a1", value=b"old1")
+    assert a.flush(20) == 0
+    written = [(0, b"a0", b"old0"), (1, b"a1", b"old1")]
+    written += produce_confluent(kafka.bootstrap, topic, "zstd")  # a second producer
+    b = Producer({"bootstrap.servers": kafka.bootstrap, "compression.type": "zstd"})
+    b.produce(topic, key=b"a0", value=b"new0")
+    b.produce(topic, key=b"a1", value=b"new1")
+    assert b.flush(20) == 0
+    written += [(written[-1][0] + 1, b"a0", b"new0"), (written[-1][0] + 2, b"a1", b"new1")]
+    kafka.stop()
+    first = batch_headers(segments(kafka.data_dir, topic)[0])[0]
+    assert first[0] == 0 and first[2] == 1 and first[5] == 2 and first[3] >= 0  # A's batch
+    active_base = int(os.path.basename(segments(kafka.data_dir, topic)[-1])[:20])
+
+    runnel.run("steward", "--dir", kafka.data_dir, "--once")
+    runnel.run("verify", "--dir", kafka.data_dir)
+    after = batch_headers(segments(kafka.data_dir, topic)[0])[0]
+    # base offset, last offset delta, producer id and base sequence kept; no records.
+    assert (after[0], after[2], after[3], after[4], after[5]) == (0, 1, first[3], first[4], 0)
+    assert after[1] & 7 == 0  # an empty batch is written uncompressed
+
+    want = expected_after_compaction(written, active_base)
+    assert want[0][0] > 1
+    again = start_kafka(data_dir=kafka.data_dir)
+    assert ck_read_all(again.bootstrap, topic, written[-1][0]) == want
+    assert kcat_read_all(again, topic) == want
