@@ -15,6 +15,7 @@ namespace runnel::storage {
 namespace {
 
 constexpr size_t kChunk = 64 << 10;
+constexpr std::string_view kXerialMagic("\x82SNAPPY\0", 8);
 
 Status TooBig(size_t max_bytes) {
   return Status::TooLarge("compressed batch expands past the limit of " +
@@ -76,8 +77,7 @@ Status Unsnappy(std::string_view in, size_t max_bytes, std::string* out) {
   out->clear();
   // xerial snappy-java framing: magic, version, compatible version, then
   // blocks of int32 length + a raw snappy block.
-  static constexpr std::string_view kXerial("\x82SNAPPY\0", 8);
-  if (in.size() >= 16 && in.substr(0, 8) == kXerial) {
+  if (SnappyFramingOf(in) == SnappyFraming::kXerial) {
     size_t p = 16;
     while (p < in.size()) {
       if (in.size() - p < 4) return Status::Corruption("snappy: truncated block length");
@@ -183,6 +183,127 @@ Status Decompress(Compression codec, std::string_view input, size_t max_bytes, s
   Status st = DecompressInto(codec, input, max_bytes, out);
   if (!st.ok()) out->clear();  // never a partial result
   return st;
+}
+
+}  // namespace runnel::storage
+
+namespace runnel::storage {
+namespace {
+
+// snappy-java's default block: the uncompressed bytes per xerial block.
+constexpr size_t kXerialBlock = 32 << 10;
+
+Status Gzip(std::string_view in, std::string* out) {
+  z_stream z{};
+  // 15 + 16: a gzip header and trailer around the deflate stream.
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return Status::IoError("zlib: deflateInit2 failed");
+  }
+  std::unique_ptr<z_stream, decltype(&deflateEnd)> guard(&z, deflateEnd);
+  const size_t at = out->size();
+  // deflateBound covers the gzip wrapper of a stream set up as above.
+  out->resize(at + deflateBound(&z, static_cast<uLong>(in.size())));
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out->data() + at);
+  z.avail_out = static_cast<uInt>(out->size() - at);
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+    out->resize(at);
+    return Status::IoError("zlib: deflate did not finish within its bound");
+  }
+  out->resize(out->size() - z.avail_out);
+  return Status::OK();
+}
+
+Status SnappyAppendBlock(std::string_view in, std::string* out) {
+  const size_t at = out->size();
+  size_t len = snappy_max_compressed_length(in.size());
+  out->resize(at + len);
+  if (snappy_compress(in.data(), in.size(), out->data() + at, &len) != SNAPPY_OK) {
+    out->resize(at);
+    return Status::IoError("snappy: compress failed");
+  }
+  out->resize(at + len);
+  return Status::OK();
+}
+
+Status Snappy(std::string_view in, SnappyFraming framing, std::string* out) {
+  if (framing == SnappyFraming::kRaw) return SnappyAppendBlock(in, out);
+  // magic, version 1, compatible version 1, then int32 length + raw block.
+  const size_t at = out->size();
+  out->append(kXerialMagic);
+  AppendBE32(out, 1);
+  AppendBE32(out, 1);
+  for (size_t p = 0; p < in.size(); p += kXerialBlock) {
+    const size_t len_at = out->size();
+    AppendBE32(out, 0);
+    Status st = SnappyAppendBlock(in.substr(p, kXerialBlock), out);
+    if (!st.ok()) {
+      out->resize(at);
+      return st;
+    }
+    PutBE32(out->data() + len_at, static_cast<uint32_t>(out->size() - len_at - 4));
+  }
+  return Status::OK();
+}
+
+Status Lz4(std::string_view in, std::string* out) {
+  LZ4F_preferences_t prefs{};
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  // Kafka's Java reader decodes each block alone: linked blocks would fail there.
+  prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+  prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
+  const size_t at = out->size();
+  out->resize(at + LZ4F_compressFrameBound(in.size(), &prefs));
+  const size_t n =
+      LZ4F_compressFrame(out->data() + at, out->size() - at, in.data(), in.size(), &prefs);
+  if (LZ4F_isError(n)) {
+    out->resize(at);
+    return Status::IoError(std::string("lz4: ") + LZ4F_getErrorName(n));
+  }
+  out->resize(at + n);
+  return Status::OK();
+}
+
+Status Zstd(std::string_view in, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + ZSTD_compressBound(in.size()));
+  const size_t n =
+      ZSTD_compress(out->data() + at, out->size() - at, in.data(), in.size(), ZSTD_CLEVEL_DEFAULT);
+  if (ZSTD_isError(n)) {
+    out->resize(at);
+    return Status::IoError(std::string("zstd: ") + ZSTD_getErrorName(n));
+  }
+  out->resize(at + n);
+  return Status::OK();
+}
+
+}  // namespace
+
+SnappyFraming SnappyFramingOf(std::string_view compressed) {
+  return compressed.size() >= 16 && compressed.substr(0, 8) == kXerialMagic
+             ? SnappyFraming::kXerial
+             : SnappyFraming::kRaw;
+}
+
+Status Compress(Compression codec, std::string_view input, std::string* out,
+                SnappyFraming framing) {
+  switch (codec) {
+    case Compression::kGzip:
+      return Gzip(input, out);
+    case Compression::kSnappy:
+      return Snappy(input, framing, out);
+    case Compression::kLz4:
+      return Lz4(input, out);
+    case Compression::kZstd:
+      return Zstd(input, out);
+    case Compression::kNone:
+      out->append(input);
+      return Status::OK();
+  }
+  return Status::NotSupported("unknown compression codec " +
+                              std::to_string(static_cast<int>(codec)));
 }
 
 }  // namespace runnel::storage

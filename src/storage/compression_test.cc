@@ -145,6 +145,43 @@ TEST(CompressionTest, DamagedInputIsAnErrorNotACrash) {
       StatusCode::kNotSupported));
 }
 
+TEST(CompressionTest, CompressRoundTripsThroughDecompressForEveryCodec) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{300'000}}) {
+    const std::string text = Text(size);
+    for (Compression codec : {Compression::kNone, Compression::kGzip, Compression::kSnappy,
+                              Compression::kLz4, Compression::kZstd}) {
+      for (SnappyFraming framing : {SnappyFraming::kRaw, SnappyFraming::kXerial}) {
+        std::string packed = "kept";  // Compress appends
+        ASSERT_TRUE(Compress(codec, text, &packed, framing).ok());
+        ASSERT_EQ(packed.substr(0, 4), "kept");
+        packed.erase(0, 4);
+        if (codec == Compression::kSnappy) {
+          EXPECT_EQ(SnappyFramingOf(packed), framing);
+        }
+        std::string out;
+        Status st = Decompress(codec, packed, 1 << 20, &out);
+        ASSERT_TRUE(st.ok()) << static_cast<int>(codec) << " " << size << ": " << st.ToString();
+        EXPECT_EQ(out, text);
+      }
+    }
+  }
+  std::string out;
+  EXPECT_TRUE(Compress(static_cast<Compression>(6), "x", &out).Is(StatusCode::kNotSupported));
+}
+
+TEST(CompressionTest, Lz4FramesHaveIndependentBlocksAsKafkasJavaReaderNeeds) {
+  std::string packed;
+  ASSERT_TRUE(Compress(Compression::kLz4, Text(200'000), &packed).ok());
+  ASSERT_GE(packed.size(), 7u);
+  EXPECT_EQ(GetBE32(packed.data()), 0x04224D18u);  // magic 0x184D2204, little-endian
+  const uint8_t flg = static_cast<uint8_t>(packed[4]);
+  EXPECT_EQ(flg >> 6, 1);         // version 01
+  EXPECT_TRUE(flg & 0x20);        // block independence
+  EXPECT_FALSE(flg & 0x04);       // no content checksum
+  const uint8_t bd = static_cast<uint8_t>(packed[5]);
+  EXPECT_EQ((bd >> 4) & 0x7, 4);  // 64 KiB blocks
+}
+
 TEST(CompressionTest, DecompressedLimitFollowsMaxMessageBytes) {
   EXPECT_EQ(DecompressedLimit(1, 1000), 1000u);
   EXPECT_EQ(DecompressedLimit(10, 1000), 10'000u);

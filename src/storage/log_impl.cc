@@ -366,9 +366,9 @@ Result<std::vector<int64_t>> LogImpl::PurgeRecords(std::string_view topic, int32
   }
   PartitionWriter& w = *handle->writers[static_cast<size_t>(partition)];
   std::vector<int64_t> not_yet;
-  const int64_t now = WallMillis();
   RETURN_IF_ERROR(w.RunExclusive([&](int64_t active_base) {
-    return PurgeOffsets(env_, w.dir(), active_base, offsets, &not_yet, now);
+    return PurgeOffsets(env_, w.dir(), active_base, offsets, handle->config.max_message_bytes,
+                        &not_yet);
   }));
   return not_yet;
 }

@@ -6,7 +6,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/batch_rewrite.h"
 #include "storage/batch_scanner.h"
+#include "storage/compression.h"
 #include "storage/data_dir.h"
 #include "storage/log_start_file.h"
 #include "storage/segment_index.h"
@@ -95,10 +97,34 @@ Status DeleteBelowLogStart(Env* env, const std::string& dir, std::vector<Segment
   return Status::OK();
 }
 
-// Newest offset of every key in the partition, up to the published end of
-// the active segment (we hold the writer lock, so the file size is it).
+// What compaction learns from one pass over the partition, up to the
+// published end of the active segment (we hold the writer lock, so the
+// file size is it).
+struct PartitionKeys {
+  // Newest offset of every key.
+  std::unordered_map<std::string, int64_t> newest;
+  // Last offset of each idempotent producer's newest batch (Kafka's
+  // lastDataOffset): that batch is never removed whole (AppendEmptyBatch).
+  std::unordered_map<int64_t, int64_t> producer_last;
+};
+
+// Decodes a batch's records, compressed ones too, with the bound the reader
+// uses (records_count x max_message_bytes, at most 64 MiB). The records may
+// point into *unpacked.
+Status DecodeBatch(std::string_view bytes, const BatchHeader& h, int32_t max_message_bytes,
+                   std::vector<DecodedRecord>* records, std::vector<HeaderView>* headers,
+                   std::string* unpacked) {
+  records->clear();
+  headers->clear();
+  return DecodeRecords(bytes, h, records, headers, unpacked,
+                       DecompressedLimit(h.records_count, max_message_bytes));
+}
+
 Status BuildKeyMap(Env* env, const std::string& dir, const std::vector<int64_t>& bases,
-                   std::unordered_map<std::string, int64_t>* newest) {
+                   int32_t max_message_bytes, PartitionKeys* keys) {
+  std::vector<DecodedRecord> records;
+  std::vector<HeaderView> headers;
+  std::string unpacked;
   for (int64_t base : bases) {
     ASSIGN_OR_RETURN(auto log, env->OpenFile(SegmentPath(dir, base, SegmentFileKind::kLog),
                                              OpenMode::kRead));
@@ -106,14 +132,13 @@ Status BuildKeyMap(Env* env, const std::string& dir, const std::vector<int64_t>&
     BatchScanner scanner(log.get(), 0, size);
     BatchHeader h;
     std::string_view bytes;
-    std::vector<DecodedRecord> records;
-    std::vector<HeaderView> headers;
     while (scanner.Next(&h, &bytes) == BatchScanner::Outcome::kBatch) {
-      records.clear();
-      headers.clear();
-      if (!DecodeRecords(bytes, h, &records, &headers).ok()) continue;
+      if (h.is_control()) continue;
+      if (h.producer_id >= 0) keys->producer_last[h.producer_id] = h.last_offset();
+      // A batch that does not decode supersedes nothing (verify reports it).
+      if (!DecodeBatch(bytes, h, max_message_bytes, &records, &headers, &unpacked).ok()) continue;
       for (const DecodedRecord& r : records) {
-        if (r.key) (*newest)[std::string(*r.key)] = r.offset;
+        if (r.key) keys->newest[std::string(*r.key)] = r.offset;
       }
     }
   }
@@ -121,12 +146,17 @@ Status BuildKeyMap(Env* env, const std::string& dir, const std::vector<int64_t>&
 }
 
 // Rewrites one sealed segment without the records `drop` says go (each kept
-// record keeps its offset; each batch its offset range). A segment with
-// damage is never rewritten (verify reports it); compressed and control
-// batches are kept whole. Written to <base>.log.compacting, synced, renamed
-// over the original; the indexes are removed first and rebuilt after.
-Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t now,
+// record keeps its offset; each batch its offset range and producer fields:
+// batch_rewrite.h). A batch that keeps every record stays byte for byte; one
+// that keeps some is re-encoded with its own codec; one that keeps none
+// goes, unless `keep_empty` says its producer state must stay (then its
+// header stays, with no records). A segment with damage is never rewritten
+// (verify reports it); control batches and batches that do not decode are
+// kept whole. Written to <base>.log.compacting, synced, renamed over the
+// original; the indexes are removed first and rebuilt after.
+Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int32_t max_message_bytes,
                       const std::function<bool(const DecodedRecord&)>& drop,
+                      const std::function<bool(const BatchHeader&)>& keep_empty,
                       StewardStats* stats) {
   const std::string path = SegmentPath(dir, base, SegmentFileKind::kLog);
   ASSIGN_OR_RETURN(auto log, env->OpenFile(path, OpenMode::kRead));
@@ -137,7 +167,10 @@ Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t no
   std::string out;
   std::vector<DecodedRecord> records;
   std::vector<HeaderView> headers;
+  std::string unpacked;
+  std::vector<RecordView> keep;
   int64_t removed = 0;
+  bool changed = false;
   for (;;) {
     auto o = scanner.Next(&h, &bytes);
     if (o == BatchScanner::Outcome::kEnd) break;
@@ -145,14 +178,22 @@ Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t no
       // Never rewrite around damage: leave the segment for verify to report.
       return Status::OK();
     }
-    records.clear();
-    headers.clear();
-    if (h.is_control() || !DecodeRecords(bytes, h, &records, &headers).ok()) {
-      out.append(bytes);  // compressed or control batches are kept whole
+    if (h.is_control() ||
+        !DecodeBatch(bytes, h, max_message_bytes, &records, &headers, &unpacked).ok()) {
+      out.append(bytes);
       continue;
     }
-    std::vector<RecordView> keep;
-    std::vector<int32_t> deltas;
+    if (records.empty()) {
+      // A header an earlier pass kept for its producer: it goes once the
+      // producer has a newer batch.
+      if (keep_empty(h)) {
+        out.append(bytes);
+      } else {
+        changed = true;
+      }
+      continue;
+    }
+    keep.clear();
     for (const DecodedRecord& r : records) {
       if (drop(r)) continue;
       RecordView v;
@@ -162,16 +203,21 @@ Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t no
       v.value = r.value;
       v.headers = std::span<const HeaderView>(headers.data() + r.header_begin, r.header_count);
       keep.push_back(v);
-      deltas.push_back(static_cast<int32_t>(r.offset - h.base_offset));
     }
-    removed += static_cast<int64_t>(records.size() - keep.size());
     if (keep.size() == records.size()) {
       out.append(bytes);
-    } else if (!keep.empty()) {
-      EncodeBatch(h.base_offset, keep, now, &out, deltas, h.last_offset_delta);
+      continue;
     }
+    if (keep.empty()) {
+      if (keep_empty(h)) AppendEmptyBatch(h, &out);
+    } else if (!AppendRetainedBatch(bytes, h, keep, &out).ok()) {
+      out.append(bytes);  // the codec failed: this batch stays as it was
+      continue;
+    }
+    removed += static_cast<int64_t>(records.size() - keep.size());
+    changed = true;
   }
-  if (removed == 0) return Status::OK();
+  if (!changed) return Status::OK();
 
   const std::string tmp = path + ".compacting";
   {
@@ -194,21 +240,30 @@ Status RewriteSegment(Env* env, const std::string& dir, int64_t base, int64_t no
 }
 
 Status CompactSegment(Env* env, const std::string& dir, const TopicConfig& config, int64_t base,
-                      const std::unordered_map<std::string, int64_t>& newest, int64_t now,
-                      StewardStats* stats) {
-  return RewriteSegment(env, dir, base, now, [&](const DecodedRecord& r) {
-    auto it = r.key ? newest.find(std::string(*r.key)) : newest.end();
-    bool latest = it == newest.end() || it->second == r.offset;
-    bool expired_tombstone = !r.value && r.timestamp_ms < now - config.delete_retention_ms;
-    return !latest || expired_tombstone;
-  }, stats);
+                      const PartitionKeys& keys, int64_t now, StewardStats* stats) {
+  return RewriteSegment(
+      env, dir, base, config.max_message_bytes,
+      [&](const DecodedRecord& r) {
+        auto it = r.key ? keys.newest.find(std::string(*r.key)) : keys.newest.end();
+        bool latest = it == keys.newest.end() || it->second == r.offset;
+        bool expired_tombstone = !r.value && r.timestamp_ms < now - config.delete_retention_ms;
+        return !latest || expired_tombstone;
+      },
+      // As Kafka's cleaner: an idempotent producer's newest batch keeps its
+      // header, so the producer's sequence state can be rebuilt from the log.
+      [&](const BatchHeader& h) {
+        auto it = keys.producer_last.find(h.producer_id);
+        return h.producer_id >= 0 && it != keys.producer_last.end() &&
+               it->second == h.last_offset();
+      },
+      stats);
 }
 
 }  // namespace
 
 Status PurgeOffsets(Env* env, const std::string& dir, int64_t active_base,
-                    std::span<const int64_t> offsets, std::vector<int64_t>* not_yet,
-                    int64_t now, StewardStats* stats_out) {
+                    std::span<const int64_t> offsets, int32_t max_message_bytes,
+                    std::vector<int64_t>* not_yet, StewardStats* stats_out) {
   StewardStats local;
   StewardStats* stats = stats_out ? stats_out : &local;
   std::vector<int64_t> sorted(offsets.begin(), offsets.end());
@@ -226,9 +281,15 @@ Status PurgeOffsets(Env* env, const std::string& dir, int64_t active_base,
     auto last = std::lower_bound(first, sorted.end(), end);
     if (first == last) continue;  // nothing to purge here (or below the log start: gone)
     const std::span<const int64_t> here(&*first, static_cast<size_t>(last - first));
-    RETURN_IF_ERROR(RewriteSegment(env, dir, bases[i], now, [&](const DecodedRecord& r) {
-      return std::binary_search(here.begin(), here.end(), r.offset);
-    }, stats));
+    RETURN_IF_ERROR(RewriteSegment(
+        env, dir, bases[i], max_message_bytes,
+        [&](const DecodedRecord& r) {
+          return std::binary_search(here.begin(), here.end(), r.offset);
+        },
+        // Knowing whether a batch is its producer's newest would take a
+        // scan of the whole partition per purge; every idempotent batch
+        // emptied here keeps its header instead (61 bytes each).
+        [](const BatchHeader& h) { return h.producer_id >= 0; }, stats));
   }
   return Status::OK();
 }
@@ -257,11 +318,11 @@ Status TendPartition(Env* env, const std::string& dir, const TopicConfig& config
   if (!config.compact) return Status::OK();
 
   bases.erase(bases.begin(), bases.begin() + static_cast<long>(deleted));
-  std::unordered_map<std::string, int64_t> newest;
-  RETURN_IF_ERROR(BuildKeyMap(env, dir, bases, &newest));
+  PartitionKeys keys;
+  RETURN_IF_ERROR(BuildKeyMap(env, dir, bases, config.max_message_bytes, &keys));
   for (int64_t base : bases) {
     if (base >= active_base) break;
-    RETURN_IF_ERROR(CompactSegment(env, dir, config, base, newest, now, stats));
+    RETURN_IF_ERROR(CompactSegment(env, dir, config, base, keys, now, stats));
   }
   return Status::OK();
 }
