@@ -137,6 +137,41 @@ TEST(LogTest, TopicNamesAreValidatedAndAnyBytesAreStoredSafely) {
   EXPECT_EQ(log->ListTopics()->size(), 6u);
 }
 
+TEST(LogTest, AWriterThatDiedRightAfterRollingDoesNotSplitTheOffsets) {
+  // Another process rolled (created the next segment's empty files at the
+  // published end) and was killed before publishing anything: the
+  // generation did not move. This writer must append into that segment,
+  // not go on in its old one.
+  using storage::SegmentFileKind;
+  using storage::SegmentPath;
+  TempDir tmp;
+  auto log = OpenOrDie(tmp.path());
+  ASSERT_TRUE(log->CreateTopic("t", SmallSegments()).ok());
+  auto producer = log->NewProducer("t");
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*producer)->Append(0, ValueView("before")).ok());
+  const std::string pdir = storage::PartitionDir(storage::TopicDir(tmp.path(), "t"), 0);
+  for (auto kind : {SegmentFileKind::kLog, SegmentFileKind::kIndex, SegmentFileKind::kTimeIndex}) {
+    std::ofstream(SegmentPath(pdir, 10, kind));
+  }
+  // Enough to roll again: readers then cross from segment 0 to 10 to the next.
+  const std::string value(100, 'a');
+  for (int i = 0; i < 200; ++i) {
+    auto offset = (*producer)->Append(0, ValueView(value));
+    ASSERT_TRUE(offset.ok()) << offset.status().ToString();
+    EXPECT_EQ(*offset, 10 + i);
+  }
+  std::ifstream after(SegmentPath(pdir, 10, SegmentFileKind::kLog), std::ios::ate);
+  EXPECT_GT(static_cast<int64_t>(after.tellg()), 0);  // the records went into the new segment
+  auto fresh = OpenOrDie(tmp.path());  // as another process reads it
+  auto records = ReadAll(fresh.get(), "t");
+  ASSERT_EQ(records.size(), 210u);
+  for (int i = 0; i < 210; ++i) {
+    EXPECT_EQ(records[i].offset, i);
+    EXPECT_EQ(*records[i].value, i < 10 ? std::string("before") : value);
+  }
+}
+
 TEST(LogTest, DirectoryThatIsNotARunnelDirectoryIsRefused) {
   TempDir tmp;
   std::ofstream(tmp.Sub("precious.txt")) << "data";

@@ -125,6 +125,13 @@ Status PartitionWriter::LockAndLoad(std::unique_ptr<FileLock>* lock, Hwm* hwm_ou
   if (loaded_ && tail_) {
     auto size = tail_->log->Size();
     foreign_bytes = !size.ok() || *size != tail_->size;
+    // A writer that died right after rolling (before its first batch was
+    // published) leaves the next segment's empty files at our end offset,
+    // also without a new generation: appending on to our tail would put
+    // that segment's offsets in this one, where readers take them as damage.
+    if (!foreign_bytes && tail_->base != next_offset_) {
+      foreign_bytes = env_->FileExists(SegmentPath(dir_, next_offset_, SegmentFileKind::kLog));
+    }
   }
   if (!loaded_ || !hwm.ok() || hwm->generation != generation_ || foreign_bytes) {
     RETURN_IF_ERROR(LoadTail(/*full=*/!loaded_ || !hwm.ok(), hwm));
