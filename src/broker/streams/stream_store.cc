@@ -248,33 +248,48 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   RETURN_IF_ERROR(LoadKindLocked(s, physical_start, end));
   if (s.records()) {
     // Every record is an entry: nothing to learn by scanning (a Kafka
-    // topic may be large), but XDELs and the logical start still apply.
-    // Offsets compaction removed are not known without a scan and count
-    // in XLEN (docs/protocols/resp.md).
+    // topic may be large). Offsets compaction removed are not known
+    // without a scan and count in XLEN (docs/protocols/resp.md).
     s.end = end;
-    for (const auto& [off, id] : m->deleted) {
-      if (off >= s.start && off < s.end) s.hidden.insert(off);
-    }
-    s.length = std::max<int64_t>(0, s.end - s.start - static_cast<int64_t>(s.hidden.size()));
-    s.max_deleted = m->max_deleted;
     s.last_id = end > 0 ? RecordIdAt(end - 1) : StreamId::Min();
     s.entries_added = static_cast<uint64_t>(end);
-    s.assigned_last = s.last_id;
-    s.groups = m->groups;
-    s.loaded = true;
-    s.token = next_token_.fetch_add(1);
-    s.start_asked = physical_start;
-    mover_->Register(s.name, s.token);
-    if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
+  } else {
+    RETURN_IF_ERROR(ScanEntriesLocked(s, *m, physical_start, end));
+  }
+  for (const auto& [off, id] : m->deleted) {
+    if (off >= s.start && off < s.end) s.hidden.insert(off);
+  }
+  s.hidden.erase(s.hidden.begin(), s.hidden.lower_bound(s.start));
+  s.length = std::max<int64_t>(0, s.end - s.start - static_cast<int64_t>(s.hidden.size()));
+  s.max_deleted = m->max_deleted;
+  s.assigned_last = s.last_id;
+  s.groups = m->groups;
+  s.loaded = true;
+  // A crash between a trim's meta commit and its log start raise (or data
+  // from before raises existed) leaves the log start behind: catch up.
+  s.token = next_token_.fetch_add(1);
+  s.start_asked = physical_start;
+  mover_->Register(s.name, s.token);
+  if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
+  {
+    // XDELed entries whose records a crash (or the active segment) kept.
     std::vector<int64_t> purge;
     for (const auto& [off, id] : m->deleted) {
       if (off >= s.start) purge.push_back(off);
     }
     mover_->Purge(s.name, s.token, purge);
+  }
+  {
     std::unique_lock lock(durable_mu_);
     if (durable_.insert(s.name).second) durable_count_ = durable_.size();
-    return Status::OK();
   }
+  return Status::OK();
+}
+
+// Loading a stream: one scan of its records finds the entries (the rest
+// are hidden), the sparse index, last-generated-id and entries-added.
+Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t physical_start,
+                                      int64_t end) {
   StreamId last_entry, last_after_set;
   bool any_after_set = false;
   uint64_t entries = 0, entries_after_set = 0;
@@ -299,7 +314,7 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
       }
       ++entries;
       last_entry = std::max(last_entry, *id);
-      if (r.offset >= m->set_end) {
+      if (r.offset >= m.set_end) {
         ++entries_after_set;
         last_after_set = std::max(last_after_set, *id);
         any_after_set = true;
@@ -309,39 +324,12 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   }
   for (int64_t o = s.end; o < end; ++o) s.hidden.insert(o);
   s.end = std::max(s.end, end);
-  for (const auto& [off, id] : m->deleted) {
-    if (off >= s.start && off < s.end) s.hidden.insert(off);
-  }
-  s.hidden.erase(s.hidden.begin(), s.hidden.lower_bound(s.start));
-  s.length = std::max<int64_t>(0, s.end - s.start - static_cast<int64_t>(s.hidden.size()));
-  s.max_deleted = m->max_deleted;
-  if (m->has_set) {
-    s.last_id = any_after_set ? last_after_set : m->set_last;
-    s.entries_added = m->set_added + entries_after_set;
+  if (m.has_set) {
+    s.last_id = any_after_set ? last_after_set : m.set_last;
+    s.entries_added = m.set_added + entries_after_set;
   } else {
     s.last_id = last_entry;
     s.entries_added = reclaimed + entries;
-  }
-  s.assigned_last = s.last_id;
-  s.groups = m->groups;
-  s.loaded = true;
-  // A crash between a trim's meta commit and its log start raise (or data
-  // from before raises existed) leaves the log start behind: catch up.
-  s.token = next_token_.fetch_add(1);
-  s.start_asked = physical_start;
-  mover_->Register(s.name, s.token);
-  if (auto start = TakeNewLogStartLocked(s)) mover_->Raise(s.name, s.token, *start);
-  {
-    // XDELed entries whose records a crash (or the active segment) kept.
-    std::vector<int64_t> purge;
-    for (const auto& [off, id] : m->deleted) {
-      if (off >= s.start) purge.push_back(off);
-    }
-    mover_->Purge(s.name, s.token, purge);
-  }
-  {
-    std::unique_lock lock(durable_mu_);
-    if (durable_.insert(s.name).second) durable_count_ = durable_.size();
   }
   return Status::OK();
 }

@@ -291,6 +291,7 @@ class StreamStore {
   void CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id);
   // A record topic's records below `end` are committed entries.
   void AdvanceRecordsLocked(Stream& s, int64_t end);
+  Status ScanEntriesLocked(Stream& s, const MetaState& m, int64_t physical_start, int64_t end);
   // Sets s.kind (loading) from the first record in [start, end).
   Status LoadKindLocked(Stream& s, int64_t start, int64_t end);
   std::vector<std::function<void()>> TakeWakeableLocked(Stream& s);
