@@ -111,6 +111,7 @@ struct Producer {
   uint32_t id = 0;
   std::vector<int32_t> partitions;
   std::vector<std::string> slots;  // the ring of prebuilt requests
+  std::vector<size_t> batch_at;    // where each partition's batch sits in a slot
   std::vector<int64_t> sent_ns;    // per slot: when it was prepared
   uint64_t prepared = 0;           // requests 0..prepared-1 were refreshed for sending
   uint64_t written = 0;            // ... wholly written
@@ -203,7 +204,7 @@ class ProduceLoop {
   void Build(Producer& p) {
     std::vector<ProducePartition> parts;
     for (int32_t partition : p.partitions) parts.push_back({partition, batch_.bytes()});
-    batch_at_ = ProduceBatchOffsets(f_.topic, parts);
+    p.batch_at = ProduceBatchOffsets(f_.topic, parts);
     p.slots.resize(static_cast<size_t>(f_.in_flight));
     p.sent_ns.assign(p.slots.size(), 0);
     for (std::string& s : p.slots) {
@@ -221,7 +222,7 @@ class ProduceLoop {
     SetCorrelationId(s.data(), Correlation(p.prepared));
     const int64_t now_ms = WallMs();
     const bool stamp = f_.size >= static_cast<int64_t>(kStampBytes);
-    for (size_t at : batch_at_) {
+    for (size_t at : p.batch_at) {
       char* b = s.data() + at;
       if (stamp) {
         for (size_t v : batch_.value_offsets()) WriteStamp(b + v, {now, p.id, ++p.sequence});
@@ -230,7 +231,7 @@ class ProduceLoop {
     }
     p.sent_ns[slot] = now;
     ++p.prepared;
-    prepared_records_ += static_cast<int64_t>(f_.records) * static_cast<int64_t>(batch_at_.size());
+    prepared_records_ += static_cast<int64_t>(f_.records) * static_cast<int64_t>(p.batch_at.size());
   }
 
   void Flush(Producer& p) {
@@ -252,7 +253,7 @@ class ProduceLoop {
       ++p.written;
       ++stats_.requests;
       stats_.sent_records +=
-          static_cast<int64_t>(f_.records) * static_cast<int64_t>(batch_at_.size());
+          static_cast<int64_t>(f_.records) * static_cast<int64_t>(p.batch_at.size());
       if (f_.acks == 0) {  // never answered: done once written
         ++p.answered;
         stats_.end_ns = BenchNowNs();
@@ -335,7 +336,6 @@ class ProduceLoop {
   const KafkaBenchFlags& f_;
   ProduceStats& stats_;
   ProduceBatch batch_;
-  std::vector<size_t> batch_at_;  // the same for every connection's requests
   std::vector<Producer> producers_;
   std::vector<ProducedPartition> parsed_;
   int64_t prepared_records_ = 0;
