@@ -271,7 +271,7 @@ bool DecodeFetchResponse(std::string_view body, std::string_view topic, int16_t*
   const int32_t topics = d.ArrayCount(kFlex, 6);
   if (topics > 1) return false;
   if (topics == 1 && d.String(kFlex) != topic) return false;
-  const int32_t parts = topics == 1 ? d.ArrayCount(kFlex, 46) : 0;
+  const int32_t parts = topics == 1 ? d.ArrayCount(kFlex, 42) : 0;
   for (int32_t p = 0; p < parts && d.ok(); ++p) {
     FetchedPartition& r = out->emplace_back();
     r.partition = d.Int32();

@@ -132,7 +132,9 @@ TEST(KafkaBenchClientTest, AdminRequestsDecodeOnTheServer) {
   AppendMetadataRequest(&frame, 1, std::vector<std::string>{"a", "b.c"});
   kafka::RequestHeader h;
   kafka::MetadataRequest md;
-  ASSERT_TRUE(kafka::DecodeMetadata(ServerView(frame, &h), h.api_version, &md));
+  std::string_view body = ServerView(frame, &h);  // sets h before it is read
+  ASSERT_TRUE(kafka::DecodeMetadata(body, h.api_version, &md));
+  EXPECT_EQ(h.api_version, kKafkaMetadataVersion);
   EXPECT_EQ(h.api_key, 3);
   ASSERT_TRUE(md.topics.has_value());
   EXPECT_EQ(*md.topics, (std::vector<std::string_view>{"a", "b.c"}));
@@ -141,7 +143,9 @@ TEST(KafkaBenchClientTest, AdminRequestsDecodeOnTheServer) {
   frame.clear();
   AppendCreateTopicsRequest(&frame, 2, "new.topic", 6, 10000);
   kafka::CreateTopicsRequest ct;
-  ASSERT_TRUE(kafka::DecodeCreateTopics(ServerView(frame, &h), h.api_version, &ct));
+  body = ServerView(frame, &h);
+  ASSERT_TRUE(kafka::DecodeCreateTopics(body, h.api_version, &ct));
+  EXPECT_EQ(h.api_version, kKafkaCreateTopicsVersion);
   EXPECT_EQ(h.api_key, 19);
   ASSERT_EQ(ct.topics.size(), 1u);
   EXPECT_EQ(ct.topics[0].name, "new.topic");
@@ -154,7 +158,8 @@ TEST(KafkaBenchClientTest, AdminRequestsDecodeOnTheServer) {
   frame.clear();
   AppendDeleteTopicsRequest(&frame, 3, "old.topic", 5000);
   kafka::DeleteTopicsRequest dt;
-  ASSERT_TRUE(kafka::DecodeDeleteTopics(ServerView(frame, &h), h.api_version, &dt));
+  body = ServerView(frame, &h);
+  ASSERT_TRUE(kafka::DecodeDeleteTopics(body, h.api_version, &dt));
   EXPECT_EQ(h.api_key, 20);
   EXPECT_EQ(dt.names, (std::vector<std::string_view>{"old.topic"}));
   EXPECT_EQ(dt.timeout_ms, 5000);
@@ -180,8 +185,8 @@ TEST(KafkaBenchClientTest, ResponseFramesAreSplitAndBadSizesRefused) {
   EXPECT_EQ(body, "");
   EXPECT_EQ(NextResponse(std::string("\xff\xff\xff\xff", 4), 1 << 20, &corr, &body, &used),
             ResponseFrame::kBad);
-  EXPECT_EQ(NextResponse(std::string("\x00\x10\x00\x00", 4), 1 << 20, &corr, &body, &used),
-            ResponseFrame::kBad);  // 1 MiB + 0: over the limit
+  EXPECT_EQ(NextResponse(std::string("\x00\x20\x00\x00", 4), 1 << 20, &corr, &body, &used),
+            ResponseFrame::kBad);  // 2 MiB: over the limit
 }
 
 TEST(KafkaBenchClientTest, ServerResponsesDecode) {
