@@ -7,6 +7,7 @@
 #include "cli/bench_sender.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <poll.h>
 #include <sys/epoll.h>
