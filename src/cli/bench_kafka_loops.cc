@@ -161,7 +161,10 @@ class ProduceLoop {
           next_due = stats_.start_ns + static_cast<int64_t>(scheduled * interval_ns);
           if (next_due > now || OverBudget()) break;
           Producer& p = producers_[scheduled % producers_.size()];
-          if (!HasRoom(p)) break;  // all slots in flight: the schedule slips (max_lag_ns)
+          if (!HasRoom(p)) {              // all slots in flight: the schedule slips (max_lag_ns)
+            next_due = now + 10'000'000;  // an answer wakes the wait; no spinning meanwhile
+            break;
+          }
           stats_.max_lag_ns = std::max(stats_.max_lag_ns, now - next_due);
           Prepare(p, now);
           ++scheduled;
