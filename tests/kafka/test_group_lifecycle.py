@@ -262,3 +262,18 @@ def test_offset_delete_of_an_empty_group_is_durable_and_refused_while_it_has_mem
     member.close()
     s = start_kafka(data_dir=s.data_dir)
     assert committed(s.bootstrap, "od-solo", topic, [0, 1]) == {0: -1001, 1: 4}
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("[kafka]\noffsets_retention_minutes = 0\n", "offsets_retention_minutes must be"),
+    ("[kafka]\noffsets_retention_ms = -5\n", "offsets_retention_ms"),
+    ("[kafka]\noffsets_retention_check_interval_ms = 1\n", "offsets_retention_check_interval_ms"),
+    ("[kafka]\noffsets_retention_minute = 5\n", "offsets_retention_minute"),
+])
+def test_bad_retention_settings_are_refused_at_start(runnel, tmp_path, bad, why):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(bad)
+    res = runnel.run("serve", "--config", str(cfg), "--data", str(tmp_path / "d"),
+                     "--resp", "127.0.0.1:0", "--kafka", "127.0.0.1:0", expect=None, timeout=30)
+    assert res.returncode != 0
+    assert why in res.stderr.decode(), res.describe()
