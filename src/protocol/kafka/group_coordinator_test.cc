@@ -416,6 +416,26 @@ TEST_F(StaticGroupTest, RestartDuringCompletingRebalanceFencesTheOldSyncAndRebal
   EXPECT_EQ(State(), GroupState::kPreparingRebalance);
 }
 
+TEST_F(GroupCoordinatorTest, StaticRejoinThatChangesTheSelectedProtocolRebalances) {
+  const Protocols both = {{"range", ""}, {"roundrobin", ""}};
+  auto ja = JoinStatic("", "ia", both);
+  auto jb = JoinStatic("", "ib", both);
+  Advance(150);
+  ASSERT_TRUE(ja->has_value() && jb->has_value());
+  EXPECT_EQ((*ja)->protocol_name, "range");
+  auto sb = Sync((*jb)->member_id, 1);
+  auto sa = Sync((*ja)->member_id, 1, {});
+  ASSERT_EQ(State(), GroupState::kStable);
+  // a restarts listing only roundrobin: the group's choice would change.
+  auto ja2 = JoinStatic("", "ia", {{"roundrobin", ""}});
+  EXPECT_FALSE(ja2->has_value());
+  EXPECT_EQ(State(), GroupState::kPreparingRebalance);
+  auto jb2 = JoinStatic((*jb)->member_id, "ib", both);
+  ASSERT_TRUE(ja2->has_value() && jb2->has_value());
+  EXPECT_EQ((*ja2)->generation_id, 2);
+  EXPECT_EQ((*ja2)->protocol_name, "roundrobin");
+}
+
 TEST_F(StaticGroupTest, SessionExpiryRemovesAStaticMemberAndRebalances) {
   for (int i = 0; i < 7; ++i) {
     Advance(1000);
