@@ -277,3 +277,34 @@ def test_bad_retention_settings_are_refused_at_start(runnel, tmp_path, bad, why)
                      "--resp", "127.0.0.1:0", "--kafka", "127.0.0.1:0", expect=None, timeout=30)
     assert res.returncode != 0
     assert why in res.stderr.decode(), res.describe()
+
+
+def test_leave_group_v3_removes_a_static_member_by_instance_id(kafka):
+    """What an admin's "remove members" does: a static member that died
+    leaves at once instead of after its session timeout."""
+    import struct
+    from kafka_raw import Raw, request, string
+    topic, group = "lv", "lvg"
+    create_topic(kafka.bootstrap, topic, 2)
+    stay = ChildConsumer(kafka.bootstrap, group, topic, "stay", instance="stay")
+    dead = ChildConsumer(kafka.bootstrap, group, topic, "dead", instance="dead")
+    try:
+        wait_until(lambda: partitioned_exactly_once([stay, dead], 2), 30, "two static members")
+        dead.kill9()
+        body = (string(group) + struct.pack(">i", 2) + string("") + string("dead") +
+                string("") + string("nobody"))
+        r = Raw(kafka.port)
+        t0 = time.monotonic()
+        r.send(request(13, 3, 9, body))
+        corr, rest = r.response()
+        r.close()
+        assert corr == 9
+        # throttle, error 0, [("", "dead", 0), ("", "nobody", UNKNOWN_MEMBER_ID)]
+        assert rest == (struct.pack(">ihi", 0, 0, 2) + string("") + string("dead") +
+                        struct.pack(">h", 0) + string("") + string("nobody") +
+                        struct.pack(">h", 25))
+        wait_until(lambda: stay.assignment() == {0, 1}, 20, "the survivor takes both partitions")
+        assert time.monotonic() - t0 < 5, "it waited for the session timeout instead"
+    finally:
+        stay.cleanup()
+        dead.cleanup()
