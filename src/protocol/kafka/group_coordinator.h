@@ -4,8 +4,10 @@
 // Stable (Dead is only ever reported, for a group that does not exist),
 // generations, protocol selection by member votes, the leader, delayed
 // JoinGroup/SyncGroup answers, session and rebalance timeouts, the initial
-// rebalance delay, and the validation of offset commits. Committed offsets
-// themselves live in OffsetStore.
+// rebalance delay, static members (KIP-345: an instance id that keeps its
+// place across restarts, older incarnations fenced), group deletion, and the
+// validation of offset commits. Committed offsets themselves live in
+// OffsetStore.
 //
 // Threading: one object shared by every io thread, guarded by one mutex
 // (`mu_`, a leaf lock: nothing else is taken while it is held). Each call

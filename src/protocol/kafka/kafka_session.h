@@ -128,8 +128,10 @@ struct KafkaContext {
   size_t sessions();
 
   // Opens the offset store (creating `__runnel.kafka_offsets` with
-  // `offsets_fsync` if needed, loading every commit), makes an Empty group
-  // of every group that has commits, and starts the coordinator's timer.
+  // `offsets_fsync` if needed, loading every commit and group record), makes
+  // an Empty group of every group it knows, wires the coordinator's
+  // membership changes to the store (retention's Empty clock), and starts the
+  // coordinator's timer.
   // Before the first session.
   // Also starts the offsets retention check (`retention`).
   Status StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync,
