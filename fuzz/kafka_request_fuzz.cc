@@ -171,6 +171,16 @@ void Decode(std::string_view frame) {
       (void)DecodeCreatePartitions(body, v, &r);
       break;
     }
+    case 42: {
+      std::vector<std::string_view> groups;
+      (void)DecodeDeleteGroups(body, v, &groups);
+      break;
+    }
+    case 47: {
+      OffsetDeleteRequest r;
+      (void)DecodeOffsetDelete(body, v, &r);
+      break;
+    }
     default: {
       // Anything else: the batch validator sees the body as a batch.
       runnel::storage::BatchHeader bh;

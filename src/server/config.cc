@@ -247,7 +247,9 @@ Status ServerConfig::LoadFile(const std::string& path) {
     st = CheckKeys(*k, path, "kafka.",
                    {"listen", "advertised_host", "advertised_port", "auto_create_topics",
                     "max_request_bytes", "group_initial_rebalance_delay_ms",
-                    "group_min_session_timeout_ms", "group_max_session_timeout_ms", "tls_listen",
+                    "group_min_session_timeout_ms", "group_max_session_timeout_ms",
+                    "offsets_retention_minutes", "offsets_retention_ms",
+                    "offsets_retention_check_interval_ms", "tls_listen",
                     "tls_advertised_port", "sasl", "tls_sasl", "sasl_mechanisms", "users"});
     if (!st.ok()) return st;
     if (!(st = ParseKafkaSecurity(*k, path, this)).ok()) return st;
@@ -260,7 +262,11 @@ Status ServerConfig::LoadFile(const std::string& path) {
           Get(*k, path, "group_initial_rebalance_delay_ms",
               &kafka_group_initial_rebalance_delay_ms),
           Get(*k, path, "group_min_session_timeout_ms", &kafka_group_min_session_timeout_ms),
-          Get(*k, path, "group_max_session_timeout_ms", &kafka_group_max_session_timeout_ms)}) {
+          Get(*k, path, "group_max_session_timeout_ms", &kafka_group_max_session_timeout_ms),
+          Get(*k, path, "offsets_retention_minutes", &kafka_offsets_retention_minutes),
+          Get(*k, path, "offsets_retention_ms", &kafka_offsets_retention_ms),
+          Get(*k, path, "offsets_retention_check_interval_ms",
+              &kafka_offsets_retention_check_interval_ms)}) {
       if (!s.ok()) return s;
     }
     if (const toml::node* n = k->get("auto_create_topics")) {
@@ -390,6 +396,17 @@ Status ServerConfig::Validate() const {
   if (kafka_group_initial_rebalance_delay_ms < 0 ||
       kafka_group_initial_rebalance_delay_ms > 300000) {
     return Status::InvalidArgument("kafka group_initial_rebalance_delay_ms must be 0..300000");
+  }
+  // Up to 100 years, so the milliseconds stay far from overflow.
+  if (kafka_offsets_retention_minutes < 1 || kafka_offsets_retention_minutes > 52560000 ||
+      kafka_offsets_retention_ms < 0 || kafka_offsets_retention_ms > 3153600000000LL) {
+    return Status::InvalidArgument(
+        "kafka offsets_retention_minutes must be 1..52560000 and offsets_retention_ms "
+        "0..3153600000000 (0: use the minutes)");
+  }
+  if (kafka_offsets_retention_check_interval_ms < 10 ||
+      kafka_offsets_retention_check_interval_ms > 86400000) {
+    return Status::InvalidArgument("kafka offsets_retention_check_interval_ms must be 10..86400000");
   }
   if (kafka_group_min_session_timeout_ms < 1 ||
       kafka_group_min_session_timeout_ms > kafka_group_max_session_timeout_ms ||

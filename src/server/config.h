@@ -9,6 +9,8 @@
 //           auto_create_topics = true  max_request_bytes = 104857600
 //           group_initial_rebalance_delay_ms = 300
 //           group_min_session_timeout_ms = 6000  group_max_session_timeout_ms = 1800000
+//           offsets_retention_minutes = 10080  offsets_retention_ms (wins when set)
+//           offsets_retention_check_interval_ms = 600000
 //           tls_listen = ""  tls_advertised_port = 0  sasl = false  tls_sasl = false
 //           sasl_mechanisms = ["PLAIN", "SCRAM-SHA-256"]
 //   [[kafka.users]] name = "alice"  password = "..."  (or scram_sha256 = "salt=...,...")
@@ -83,6 +85,15 @@ struct ServerConfig {
   int64_t kafka_group_initial_rebalance_delay_ms = 300;
   int64_t kafka_group_min_session_timeout_ms = 6000;
   int64_t kafka_group_max_session_timeout_ms = 1800000;
+  // Kafka's offsets.retention.minutes (7 days) and its check interval;
+  // kafka_offsets_retention_ms > 0 overrides the minutes (tests use it).
+  int64_t kafka_offsets_retention_minutes = 10080;
+  int64_t kafka_offsets_retention_ms = 0;
+  int64_t kafka_offsets_retention_check_interval_ms = 600000;
+  int64_t KafkaOffsetsRetentionMs() const {
+    return kafka_offsets_retention_ms > 0 ? kafka_offsets_retention_ms
+                                          : kafka_offsets_retention_minutes * 60000;
+  }
   // The Kafka TLS listener (SSL, or SASL_SSL with kafka_tls_sasl); it uses
   // tls_cert/tls_key/tls_ca as the RESP one does.
   Address kafka_tls;                      // empty = off

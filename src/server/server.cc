@@ -171,7 +171,10 @@ Status Server::Start() {
     gs.max_session_timeout_ms = static_cast<int32_t>(config_.kafka_group_max_session_timeout_ms);
     // Committed offsets follow the server's fsync policy, like the records
     // they point into (docs/protocols/kafka.md "Consumer groups").
-    st = kafka_->StartGroups(gs, config_.fsync);
+    kafka::RetentionSettings rs;
+    rs.retention_ms = config_.KafkaOffsetsRetentionMs();
+    rs.check_interval_ms = config_.kafka_offsets_retention_check_interval_ms;
+    st = kafka_->StartGroups(gs, config_.fsync, rs);
     if (!st.ok()) return st;
     for (const ServerConfig::KafkaUser& u : config_.kafka_users) {
       if (u.scram_sha256.empty()) {

@@ -55,11 +55,11 @@ class ChildConsumer:
     """group_consumer.py in a subprocess; its JSON lines are folded into
     `assigned` (the current assignment), `msgs` and `closed`."""
 
-    def __init__(self, bootstrap, group, topic, name):
+    def __init__(self, bootstrap, group, topic, name, instance=None):
         self.name = name
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "group_consumer.py"), bootstrap, group, topic,
-             name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+             name] + ([instance] if instance else []), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.lock = threading.Lock()
         self.assigned = None  # None until the first assignment
         self.msgs = []

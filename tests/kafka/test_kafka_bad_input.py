@@ -24,7 +24,8 @@ def test_api_versions_v0_and_v3(kafka):
     err, n = struct.unpack(">hi", body[:6])
     assert err == 0
     apis = {struct.unpack(">h", body[6 + 6 * i:8 + 6 * i])[0] for i in range(n)}
-    assert apis == {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 32, 36, 37}
+    assert apis == {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 32, 36, 37,
+                    42, 47}
     # v3: flexible body (compact array), response header still v0.
     v3 = struct.pack(">hhi", 18, 3, 2) + b"\x00\x03raw" + b"\x00" + b"\x04raw\x021\x00"
     r.send(struct.pack(">i", len(v3)) + v3)

@@ -19,7 +19,7 @@ constexpr ApiRange kApis[] = {
     {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
     {ApiKey::kOffsetCommit, 2, 7, 8},    {ApiKey::kOffsetFetch, 1, 5, 6},
     {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kJoinGroup, 0, 5, 6},
-    {ApiKey::kHeartbeat, 0, 3, 4},       {ApiKey::kLeaveGroup, 0, 1, 4},
+    {ApiKey::kHeartbeat, 0, 3, 4},       {ApiKey::kLeaveGroup, 0, 3, 4},
     {ApiKey::kSyncGroup, 0, 3, 4},       {ApiKey::kDescribeGroups, 0, 3, 5},
     {ApiKey::kListGroups, 0, 2, 3},      {ApiKey::kSaslHandshake, 0, 1, INT16_MAX},
     {ApiKey::kApiVersions, 0, 3, 3},     {ApiKey::kCreateTopics, 0, 4, 5},
@@ -28,6 +28,8 @@ constexpr ApiRange kApis[] = {
     // Idempotent producer and admin (issue 5); each below its first flexible version.
     {ApiKey::kInitProducerId, 0, 1, 2},  {ApiKey::kDescribeConfigs, 0, 2, 4},
     {ApiKey::kCreatePartitions, 0, 1, 2},
+    // Consumer-group deletion (docs/protocols/kafka.md "Consumer groups").
+    {ApiKey::kDeleteGroups, 0, 1, 2},    {ApiKey::kOffsetDelete, 0, 0, INT16_MAX},
 };
 
 }  // namespace

@@ -34,6 +34,8 @@ enum class ApiKey : int16_t {
   kInitProducerId = 22,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kDeleteGroups = 42,
+  kOffsetDelete = 47,
 };
 
 struct ApiRange {
@@ -78,8 +80,11 @@ enum class ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kSaslAuthenticationFailed = 58,
   kUnknownProducerId = 59,
+  kNonEmptyGroup = 68,
+  kGroupIdNotFound = 69,
   kUnsupportedCompressionType = 76,
   kMemberIdRequired = 79,
+  kFencedInstanceId = 82,
   kInvalidRecord = 87,
 };
 

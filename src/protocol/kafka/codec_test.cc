@@ -113,7 +113,7 @@ TEST(KafkaApiTest, AdvertisedRangesAreThePlannedOnes) {
                                {9, 1, 5},
                                {11, 0, 5},
                                {12, 0, 3},
-                               {13, 0, 1},
+                               {13, 0, 3},
                                {14, 0, 3},
                                {15, 0, 3},
                                {16, 0, 2}}) {
@@ -123,9 +123,9 @@ TEST(KafkaApiTest, AdvertisedRangesAreThePlannedOnes) {
     EXPECT_EQ(a->max, max) << key;
     EXPECT_FALSE(IsFlexible(*a, a->max)) << key;
   }
-  // InitProducerId, DescribeConfigs, CreatePartitions: below their first
-  // flexible versions (2, 4, 2).
-  for (auto [key, max] : {std::pair{22, 1}, {32, 2}, {37, 1}}) {
+  // InitProducerId, DescribeConfigs, CreatePartitions, DeleteGroups: below
+  // their first flexible versions (2, 4, 2, 2).
+  for (auto [key, max] : {std::pair{22, 1}, {32, 2}, {37, 1}, {42, 1}, {47, 0}}) {
     const ApiRange* a = FindApi(static_cast<int16_t>(key));
     ASSERT_NE(a, nullptr) << key;
     EXPECT_EQ(a->min, 0) << key;
@@ -166,6 +166,74 @@ TEST(KafkaGroupMessagesTest, JoinGroupV5DecodesAndV0AnswersWithoutThrottle) {
   EncodeJoinGroup(resp, 0, &v0);
   EXPECT_EQ(v0,
             std::string("\x00\x4f\xff\xff\xff\xff\x00\x00\x00\x00\x00\x01m\x00\x00\x00\x00", 17));
+}
+
+TEST(KafkaGroupMessagesTest, LeaveGroupV3IsABatchByMemberOrInstanceId) {
+  std::string body;
+  Encoder e(&body);
+  e.String("g", false);
+  e.ArrayCount(2, false);
+  e.String("m1", false);
+  e.NullableString(std::nullopt, false);
+  e.String("", false);
+  e.NullableString("inst", false);
+  LeaveGroupRequest r;
+  ASSERT_TRUE(DecodeLeaveGroup(body, 3, &r));
+  ASSERT_EQ(r.members.size(), 2u);
+  EXPECT_EQ(r.members[0].member_id, "m1");
+  EXPECT_FALSE(r.members[0].group_instance_id.has_value());
+  EXPECT_EQ(r.members[1].group_instance_id, "inst");
+  std::string v1body;
+  Encoder e1(&v1body);
+  e1.String("g", false);
+  e1.String("m1", false);
+  LeaveGroupRequest v1;
+  ASSERT_TRUE(DecodeLeaveGroup(v1body, 1, &v1));
+  ASSERT_EQ(v1.members.size(), 1u);
+  EXPECT_EQ(v1.members[0].member_id, "m1");
+
+  LeaveGroupResponse resp;
+  resp.members.push_back({"", std::string("inst"), ErrorCode::kUnknownMemberId});
+  std::string v3, v0;
+  EncodeLeaveGroup(resp, 3, &v3);
+  // throttle, error 0, [member "" "inst" 25]
+  EXPECT_EQ(
+      v3, std::string("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x04inst\x00\x19", 20));
+  EncodeLeaveGroup(resp, 0, &v0);
+  EXPECT_EQ(v0, std::string("\x00\x00", 2));
+}
+
+TEST(KafkaGroupMessagesTest, DeleteGroupsRoundTrip) {
+  std::string body;
+  Encoder e(&body);
+  e.ArrayCount(1, false);
+  e.String("gone", false);
+  std::vector<std::string_view> ids;
+  ASSERT_TRUE(DecodeDeleteGroups(body, 1, &ids));
+  EXPECT_EQ(ids, (std::vector<std::string_view>{"gone"}));
+  std::string out;
+  EncodeDeleteGroups({{"gone", ErrorCode::kNonEmptyGroup}}, 0, &out);
+  EXPECT_EQ(out, std::string("\x00\x00\x00\x00\x00\x00\x00\x01\x00\x04gone\x00\x44", 16));
+}
+
+TEST(KafkaGroupMessagesTest, OffsetDeleteV0PutsTheErrorBeforeTheThrottleTime) {
+  std::string body;
+  Encoder e(&body);
+  e.String("g", false);
+  e.ArrayCount(1, false);
+  e.String("t", false);
+  e.ArrayCount(2, false);
+  e.Int32(0);
+  e.Int32(3);
+  OffsetDeleteRequest r;
+  ASSERT_TRUE(DecodeOffsetDelete(body, 0, &r));
+  ASSERT_EQ(r.topics.size(), 1u);
+  EXPECT_EQ(r.topics[0].partitions, (std::vector<int32_t>{0, 3}));
+  OffsetDeleteResponse resp;
+  resp.error = ErrorCode::kNonEmptyGroup;
+  std::string out;
+  EncodeOffsetDelete(resp, 0, &out);
+  EXPECT_EQ(out, std::string("\x00\x44\x00\x00\x00\x00\x00\x00\x00\x00", 10));
 }
 
 TEST(KafkaGroupMessagesTest, OffsetFetchV1NeedsTopicsAndV2NullMeansAll) {

@@ -33,6 +33,13 @@ bool Group::AllMembersJoined() const {
                      [](const auto& m) { return static_cast<bool>(m.second.awaiting_join); });
 }
 
+bool Group::IsFenced(std::string_view member_id,
+                     const std::optional<std::string_view>& instance_id) const {
+  if (!instance_id) return false;
+  auto it = static_members.find(*instance_id);
+  return it != static_members.end() && it->second != member_id;
+}
+
 int32_t Group::MaxRebalanceTimeoutMs() const {
   int32_t max = 0;
   for (const auto& [id, m] : members) max = std::max(max, m.rebalance_timeout_ms);

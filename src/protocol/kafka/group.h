@@ -37,6 +37,7 @@ std::string_view GroupStateName(GroupState s);
 struct JoinResult {
   struct Member {
     std::string member_id;
+    std::optional<std::string> instance_id;  // static members (KIP-345)
     std::string metadata;
   };
   ErrorCode error = ErrorCode::kNone;
@@ -56,6 +57,7 @@ using SyncCallback = std::function<void(SyncResult)>;
 
 struct GroupMember {
   std::string id;
+  std::optional<std::string> instance_id;  // group.instance.id: a static member (KIP-345)
   std::string client_id;
   std::string client_host;
   int32_t session_timeout_ms = 0;
@@ -87,6 +89,8 @@ struct Group {
   // JoinGroup v4+ members given an id with MEMBER_ID_REQUIRED, not yet
   // rejoined: id -> the time they are forgotten.
   std::map<std::string, GroupClock::time_point, std::less<>> pending;
+  // Static members (KIP-345): group.instance.id -> the member id it holds now.
+  std::map<std::string, std::string, std::less<>> static_members;
   // PreparingRebalance: when the join phase ends at the latest (the longest
   // rebalance timeout of the members). While `initial_delay` holds (the
   // group left Empty), the phase ends at `delay_until` instead, which each
@@ -99,6 +103,11 @@ struct Group {
   GroupClock::time_point sync_deadline{};
 
   bool AllMembersJoined() const;
+  // Whether `instance_id` is held by a member other than `member_id` (the
+  // caller is an older incarnation: FENCED_INSTANCE_ID). False when no
+  // instance id is given or nobody holds it.
+  bool IsFenced(std::string_view member_id,
+                const std::optional<std::string_view>& instance_id) const;
   int32_t MaxRebalanceTimeoutMs() const;
   // The protocols every member supports; each member votes for the first
   // of those in its own list, and the most votes win (ties: the order in

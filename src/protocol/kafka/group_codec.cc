@@ -38,7 +38,11 @@ void EncodeJoinGroup(const JoinGroupResponse& r, int16_t version, std::string* o
   e.ArrayCount(static_cast<int32_t>(r.members.size()), kFlex);
   for (const auto& m : r.members) {
     e.String(m.member_id, kFlex);
-    if (version >= 5) e.NullableString(std::nullopt, kFlex);  // group_instance_id
+    if (version >= 5) {
+      e.NullableString(m.group_instance_id ? std::optional<std::string_view>(*m.group_instance_id)
+                                           : std::nullopt,
+                       kFlex);
+    }
     e.Bytes(std::string_view(m.metadata), kFlex);
   }
 }
@@ -48,7 +52,7 @@ bool DecodeSyncGroup(std::string_view body, int16_t version, SyncGroupRequest* o
   out->group_id = d.String(kFlex);
   out->generation_id = d.Int32();
   out->member_id = d.String(kFlex);
-  if (version >= 3) d.NullableString(kFlex);  // group_instance_id: static membership not served
+  if (version >= 3) out->group_instance_id = d.NullableString(kFlex);
   int32_t n = d.ArrayCount(kFlex, 6);
   for (int32_t i = 0; i < n && d.ok(); ++i) {
     SyncGroupRequest::Assignment& a = out->assignments.emplace_back();
@@ -70,15 +74,40 @@ bool DecodeHeartbeat(std::string_view body, int16_t version, HeartbeatRequest* o
   out->group_id = d.String(kFlex);
   out->generation_id = d.Int32();
   out->member_id = d.String(kFlex);
-  if (version >= 3) d.NullableString(kFlex);  // group_instance_id
+  if (version >= 3) out->group_instance_id = d.NullableString(kFlex);
   return d.ok();
 }
 
-bool DecodeLeaveGroup(std::string_view body, int16_t /*version*/, LeaveGroupRequest* out) {
+bool DecodeLeaveGroup(std::string_view body, int16_t version, LeaveGroupRequest* out) {
   Decoder d(body);
   out->group_id = d.String(kFlex);
-  out->member_id = d.String(kFlex);
+  if (version < 3) {
+    out->members.push_back({d.String(kFlex), std::nullopt});
+    return d.ok();
+  }
+  int32_t n = d.ArrayCount(kFlex, 4);
+  if (n < 0) return false;
+  for (int32_t i = 0; i < n && d.ok(); ++i) {
+    LeaveGroupRequest::Member& m = out->members.emplace_back();
+    m.member_id = d.String(kFlex);
+    m.group_instance_id = d.NullableString(kFlex);
+  }
   return d.ok();
+}
+
+void EncodeLeaveGroup(const LeaveGroupResponse& r, int16_t version, std::string* out) {
+  Encoder e(out);
+  if (version >= 1) e.Int32(0);
+  e.Int16(Code(r.error));
+  if (version < 3) return;
+  e.ArrayCount(static_cast<int32_t>(r.members.size()), kFlex);
+  for (const auto& m : r.members) {
+    e.String(m.member_id, kFlex);
+    e.NullableString(
+        m.group_instance_id ? std::optional<std::string_view>(*m.group_instance_id) : std::nullopt,
+        kFlex);
+    e.Int16(Code(m.error));
+  }
 }
 
 void EncodeErrorOnly(ErrorCode error, int16_t version, std::string* out) {
@@ -92,8 +121,8 @@ bool DecodeOffsetCommit(std::string_view body, int16_t version, OffsetCommitRequ
   out->group_id = d.String(kFlex);
   out->generation_id = d.Int32();
   out->member_id = d.String(kFlex);
-  if (version >= 7) d.NullableString(kFlex);  // group_instance_id
-  if (version <= 4) d.Int64();                // retention_time_ms: offsets are kept until replaced
+  if (version >= 7) out->group_instance_id = d.NullableString(kFlex);
+  if (version >= 2 && version <= 4) out->retention_time_ms = d.Int64();
   int32_t topics = d.ArrayCount(kFlex, 6);
   for (int32_t t = 0; t < topics && d.ok(); ++t) {
     OffsetCommitRequest::Topic& topic = out->topics.emplace_back();
@@ -200,6 +229,60 @@ void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version,
     }
     // authorized_operations: INT32_MIN = not computed (no ACLs).
     if (version >= 3) e.Int32(INT32_MIN);
+  }
+}
+
+}  // namespace runnel::kafka
+
+namespace runnel::kafka {
+
+bool DecodeDeleteGroups(std::string_view body, int16_t /*version*/,
+                        std::vector<std::string_view>* out) {
+  Decoder d(body);
+  int32_t n = d.ArrayCount(kFlex, 2);
+  if (n < 0) return false;
+  for (int32_t i = 0; i < n && d.ok(); ++i) out->push_back(d.String(kFlex));
+  return d.ok();
+}
+
+void EncodeDeleteGroups(const std::vector<DeleteGroupsResult>& r, int16_t /*version*/,
+                        std::string* out) {
+  Encoder e(out);
+  e.Int32(0);  // throttle_time_ms (v0 has it too)
+  e.ArrayCount(static_cast<int32_t>(r.size()), kFlex);
+  for (const auto& g : r) {
+    e.String(g.group_id, kFlex);
+    e.Int16(Code(g.error));
+  }
+}
+
+bool DecodeOffsetDelete(std::string_view body, int16_t /*version*/, OffsetDeleteRequest* out) {
+  Decoder d(body);
+  out->group_id = d.String(kFlex);
+  int32_t topics = d.ArrayCount(kFlex, 6);
+  if (topics < 0) return false;
+  for (int32_t t = 0; t < topics && d.ok(); ++t) {
+    OffsetDeleteRequest::Topic& topic = out->topics.emplace_back();
+    topic.name = d.String(kFlex);
+    int32_t parts = d.ArrayCount(kFlex, 4);
+    if (parts < 0) return false;
+    for (int32_t p = 0; p < parts && d.ok(); ++p) topic.partitions.push_back(d.Int32());
+  }
+  return d.ok();
+}
+
+void EncodeOffsetDelete(const OffsetDeleteResponse& r, int16_t /*version*/, std::string* out) {
+  Encoder e(out);
+  e.Int16(Code(r.error));  // before the throttle time, in this API only
+  e.Int32(0);
+  e.ArrayCount(static_cast<int32_t>(r.topics.size()), kFlex);
+  for (const auto& t : r.topics) {
+    e.String(t.name, kFlex);
+    e.ArrayCount(static_cast<int32_t>(t.partitions.size()), kFlex);
+    for (const auto& p : t.partitions) {
+      e.Int32(p.index);
+      e.Int16(Code(p.error));
+    }
   }
 }
 

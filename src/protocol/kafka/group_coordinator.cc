@@ -83,25 +83,44 @@ void GroupCoordinator::Join(JoinRequest req, GroupClock::time_point now, JoinCal
         it->second.id = req.group_id;
         created = true;
       }
+      // A static member rejoining with an empty member id stands for the
+      // member id its instance holds (KIP-345).
+      std::string static_holder;
+      if (it != groups_.end() && req.member_id.empty() && req.group_instance_id) {
+        auto s = it->second.static_members.find(*req.group_instance_id);
+        if (s != it->second.static_members.end()) static_holder = s->second;
+      }
+      const InstanceId instance =
+          req.group_instance_id ? InstanceId(*req.group_instance_id) : std::nullopt;
       if (it == groups_.end()) {
         answer(JoinError(ErrorCode::kUnknownMemberId, req.member_id));
       } else if (Group& g = it->second;
-                 !g.AcceptsProtocols(req.protocol_type, req.protocols, req.member_id)) {
+                 !g.AcceptsProtocols(req.protocol_type, req.protocols,
+                                     static_holder.empty() ? req.member_id : static_holder)) {
         answer(JoinError(ErrorCode::kInconsistentGroupProtocol, req.member_id));
         if (created) groups_.erase(it);
+      } else if (!static_holder.empty()) {
+        ReplaceStaticMemberLocked(g, std::move(static_holder), req, now, done, &fire);
       } else if (req.member_id.empty()) {
         std::string id = NewMemberIdLocked(req.client_id);
-        if (req.require_known_member_id) {
+        // A static member's id is bound to its instance id: no round trip.
+        if (req.require_known_member_id && !req.group_instance_id) {
           // KIP-394: the member learns its id and must rejoin with it.
           g.pending[id] = now + Ms(req.session_timeout_ms);
           answer(JoinError(ErrorCode::kMemberIdRequired, std::move(id)));
         } else {
           AddMemberLocked(g, req, std::move(id), now, done, &fire);
         }
+      } else if (g.IsFenced(req.member_id, instance)) {
+        // An older incarnation of a static member that was replaced.
+        answer(JoinError(ErrorCode::kFencedInstanceId, req.member_id));
       } else if (auto p = g.pending.find(req.member_id); p != g.pending.end()) {
         g.pending.erase(p);
         AddMemberLocked(g, req, req.member_id, now, done, &fire);
-      } else if (auto m = g.members.find(req.member_id); m == g.members.end()) {
+      } else if (auto m = g.members.find(req.member_id);
+                 m == g.members.end() || (instance && !g.static_members.contains(*instance))) {
+        // Unknown member id, or a static member whose instance is gone
+        // (expired): it resets its member id and joins anew.
         answer(JoinError(ErrorCode::kUnknownMemberId, req.member_id));
       } else {
         GroupMember& member = m->second;
@@ -154,6 +173,8 @@ void GroupCoordinator::AddMemberLocked(Group& g, const JoinRequest& req, std::st
   if (g.members.empty()) g.protocol_type = req.protocol_type;
   GroupMember& m = g.members[id];
   m.id = std::move(id);
+  m.instance_id = req.group_instance_id;
+  if (m.instance_id) g.static_members[*m.instance_id] = m.id;
   m.client_id = req.client_id;
   m.client_host = req.client_host;
   m.session_timeout_ms = req.session_timeout_ms;
@@ -179,7 +200,90 @@ void GroupCoordinator::AddMemberLocked(Group& g, const JoinRequest& req, std::st
   }
 }
 
+void GroupCoordinator::ReplaceStaticMemberLocked(Group& g, std::string old_id,
+                                                 const JoinRequest& req, GroupClock::time_point now,
+                                                 JoinCallback done, Fire* fire) {
+  auto node = g.members.extract(old_id);
+  GroupMember& m = node.mapped();
+  // The old incarnation's parked requests are answered: it is fenced.
+  if (m.awaiting_join) {
+    fire->push_back([cb = std::move(m.awaiting_join), old_id] {
+      cb(JoinError(ErrorCode::kFencedInstanceId, old_id));
+    });
+    m.awaiting_join = nullptr;
+  }
+  if (m.awaiting_sync) {
+    fire->push_back([cb = std::move(m.awaiting_sync)] { cb({ErrorCode::kFencedInstanceId, {}}); });
+    m.awaiting_sync = nullptr;
+  }
+  const std::string old_leader = g.leader;
+  std::string new_id = NewMemberIdLocked(req.client_id);
+  if (g.leader == old_id) g.leader = new_id;
+  node.key() = new_id;
+  m.id = new_id;
+  GroupMember& member = g.members.insert(std::move(node)).position->second;
+  g.static_members[*req.group_instance_id] = new_id;
+  member.protocols = req.protocols;
+  member.client_id = req.client_id;
+  member.client_host = req.client_host;
+  member.session_timeout_ms = req.session_timeout_ms;
+  member.rebalance_timeout_ms = req.rebalance_timeout_ms;
+  member.session_deadline = now + Ms(req.session_timeout_ms);
+  switch (g.state) {
+    case GroupState::kStable:
+      if (g.SelectProtocol() == g.protocol) {
+        // No rebalance: the member keeps its assignment and learns the
+        // current generation. The leader named is the one before the
+        // replacement, so a rejoining leader does not take itself for the
+        // leader and recompute an assignment that a Stable group would not
+        // hand out; it reads its own with SyncGroup (Kafka does the same).
+        JoinResult r;
+        r.generation_id = g.generation;
+        r.protocol_name = g.protocol;
+        r.leader = old_leader;
+        r.member_id = new_id;
+        fire->push_back([done = std::move(done), r = std::move(r)] { done(r); });
+        return;
+      }
+      member.awaiting_join = std::move(done);
+      PrepareRebalanceLocked(g, now, fire);
+      return;
+    case GroupState::kCompletingRebalance:
+      // The leader may be computing an assignment for the old member id:
+      // a new round lets it see the new one.
+      member.awaiting_join = std::move(done);
+      PrepareRebalanceLocked(g, now, fire);
+      return;
+    case GroupState::kPreparingRebalance:
+    case GroupState::kEmpty:
+    case GroupState::kDead:
+      member.awaiting_join = std::move(done);
+      if (g.state == GroupState::kPreparingRebalance) {
+        MaybeCompleteJoinLocked(g, now, fire);
+      } else {
+        PrepareRebalanceLocked(g, now, fire);
+      }
+      return;
+  }
+}
+
+void GroupCoordinator::ForgetMemberLocked(Group& g, std::string_view member_id) {
+  auto it = g.members.find(member_id);
+  if (it == g.members.end()) return;
+  if (it->second.instance_id) {
+    auto s = g.static_members.find(*it->second.instance_id);
+    if (s != g.static_members.end() && s->second == member_id) g.static_members.erase(s);
+  }
+  g.members.erase(it);
+}
+
+void GroupCoordinator::NotifyMembershipLocked(const Group& g, bool empty, Fire* fire) {
+  if (!listener_ || g.protocol_type.empty()) return;
+  fire->push_back([this, id = g.id, type = g.protocol_type, empty] { listener_(id, type, empty); });
+}
+
 void GroupCoordinator::PrepareRebalanceLocked(Group& g, GroupClock::time_point now, Fire* fire) {
+  if (g.state == GroupState::kEmpty) NotifyMembershipLocked(g, false, fire);
   if (g.state == GroupState::kCompletingRebalance) {
     // The assignment being distributed is void: waiting followers rejoin.
     for (auto& [id, m] : g.members) {
@@ -210,19 +314,18 @@ void GroupCoordinator::MaybeCompleteJoinLocked(Group& g, GroupClock::time_point 
 
 void GroupCoordinator::CompleteJoinLocked(Group& g, GroupClock::time_point now, Fire* fire) {
   // Members that did not rejoin in time are out of the new generation.
-  for (auto it = g.members.begin(); it != g.members.end();) {
-    if (!it->second.awaiting_join) {
-      it = g.members.erase(it);
-    } else {
-      ++it;
-    }
+  std::vector<std::string> gone;
+  for (const auto& [id, m] : g.members) {
+    if (!m.awaiting_join) gone.push_back(id);
   }
+  for (const std::string& id : gone) ForgetMemberLocked(g, id);
   g.initial_delay = false;
   g.generation++;
   if (g.members.empty()) {
     g.state = GroupState::kEmpty;
     g.protocol.clear();
     g.leader.clear();
+    NotifyMembershipLocked(g, true, fire);
     return;
   }
   g.protocol = g.SelectProtocol();
@@ -254,7 +357,7 @@ JoinResult GroupCoordinator::JoinResultLocked(const Group& g, const GroupMember&
   if (m.id == g.leader) {
     for (const auto& [id, other] : g.members) {
       const std::string* md = other.MetadataFor(g.protocol);
-      r.members.push_back({id, md ? *md : std::string()});
+      r.members.push_back({id, other.instance_id, md ? *md : std::string()});
     }
   }
   return r;
@@ -273,7 +376,7 @@ void GroupCoordinator::RemoveMemberLocked(Group& g, std::string_view member_id,
   if (m.awaiting_sync) {
     fire->push_back([cb = std::move(m.awaiting_sync)] { cb({ErrorCode::kUnknownMemberId, {}}); });
   }
-  g.members.erase(it);
+  ForgetMemberLocked(g, member_id);
   switch (g.state) {
     case GroupState::kStable:
     case GroupState::kCompletingRebalance:
@@ -288,7 +391,7 @@ void GroupCoordinator::RemoveMemberLocked(Group& g, std::string_view member_id,
 }
 
 void GroupCoordinator::Sync(std::string_view group_id, int32_t generation,
-                            std::string_view member_id,
+                            std::string_view member_id, InstanceId instance,
                             std::vector<std::pair<std::string, std::string>> assignments,
                             GroupClock::time_point now, SyncCallback done) {
   Fire fire;
@@ -304,7 +407,9 @@ void GroupCoordinator::Sync(std::string_view group_id, int32_t generation,
       auto mit = it->second.members.find(member_id);
       if (mit != it->second.members.end()) m = &mit->second;
     }
-    if (!m) {
+    if (it != groups_.end() && it->second.IsFenced(member_id, instance)) {
+      answer(ErrorCode::kFencedInstanceId);
+    } else if (!m) {
       answer(ErrorCode::kUnknownMemberId);
     } else if (Group& g = it->second; generation != g.generation) {
       answer(ErrorCode::kIllegalGeneration);
@@ -349,11 +454,13 @@ void GroupCoordinator::Sync(std::string_view group_id, int32_t generation,
 }
 
 ErrorCode GroupCoordinator::Heartbeat(std::string_view group_id, int32_t generation,
-                                      std::string_view member_id, GroupClock::time_point now) {
+                                      std::string_view member_id, InstanceId instance,
+                                      GroupClock::time_point now) {
   std::lock_guard lock(mu_);
   auto it = groups_.find(group_id);
   if (it == groups_.end()) return ErrorCode::kUnknownMemberId;
   Group& g = it->second;
+  if (g.IsFenced(member_id, instance)) return ErrorCode::kFencedInstanceId;
   auto m = g.members.find(member_id);
   if (m == g.members.end()) return ErrorCode::kUnknownMemberId;
   if (generation != g.generation) return ErrorCode::kIllegalGeneration;
@@ -363,7 +470,7 @@ ErrorCode GroupCoordinator::Heartbeat(std::string_view group_id, int32_t generat
 }
 
 ErrorCode GroupCoordinator::Leave(std::string_view group_id, std::string_view member_id,
-                                  GroupClock::time_point now) {
+                                  InstanceId instance, GroupClock::time_point now) {
   Fire fire;
   ErrorCode e = ErrorCode::kNone;
   {
@@ -375,10 +482,17 @@ ErrorCode GroupCoordinator::Leave(std::string_view group_id, std::string_view me
     } else if (auto p = it->second.pending.find(member_id); p != it->second.pending.end()) {
       it->second.pending.erase(p);
       MaybeCompleteJoinLocked(it->second, now, &fire);
-    } else if (!it->second.members.contains(member_id)) {
-      e = ErrorCode::kUnknownMemberId;
-    } else {
+    } else if (!member_id.empty() && it->second.IsFenced(member_id, instance)) {
+      e = ErrorCode::kFencedInstanceId;
+    } else if (it->second.members.contains(member_id)) {
       RemoveMemberLocked(it->second, member_id, now, &fire);
+    } else if (auto s = instance && member_id.empty() ? it->second.static_members.find(*instance)
+                                                      : it->second.static_members.end();
+               s != it->second.static_members.end()) {
+      const std::string holder = s->second;  // RemoveMemberLocked erases `s`
+      RemoveMemberLocked(it->second, holder, now, &fire);
+    } else {
+      e = ErrorCode::kUnknownMemberId;
     }
   }
   cv_.notify_one();
@@ -387,7 +501,8 @@ ErrorCode GroupCoordinator::Leave(std::string_view group_id, std::string_view me
 }
 
 ErrorCode GroupCoordinator::ValidateCommit(std::string_view group_id, int32_t generation,
-                                           std::string_view member_id, GroupClock::time_point now) {
+                                           std::string_view member_id, InstanceId instance,
+                                           GroupClock::time_point now) {
   std::lock_guard lock(mu_);
   if (group_id.empty()) return ErrorCode::kInvalidGroupId;
   auto it = groups_.find(group_id);
@@ -402,6 +517,7 @@ ErrorCode GroupCoordinator::ValidateCommit(std::string_view group_id, int32_t ge
   if (generation < 0 && member_id.empty()) {
     return g.members.empty() ? ErrorCode::kNone : ErrorCode::kUnknownMemberId;
   }
+  if (g.IsFenced(member_id, instance)) return ErrorCode::kFencedInstanceId;
   auto m = g.members.find(member_id);
   if (m == g.members.end()) return ErrorCode::kUnknownMemberId;
   if (generation != g.generation) return ErrorCode::kIllegalGeneration;
@@ -410,11 +526,34 @@ ErrorCode GroupCoordinator::ValidateCommit(std::string_view group_id, int32_t ge
   return ErrorCode::kNone;
 }
 
-void GroupCoordinator::AddEmptyGroup(std::string_view group_id) {
+void GroupCoordinator::AddEmptyGroup(std::string_view group_id, std::string_view protocol_type) {
   std::lock_guard lock(mu_);
   if (groups_.contains(group_id)) return;
   Group& g = groups_[std::string(group_id)];
   g.id = std::string(group_id);
+  g.protocol_type = std::string(protocol_type);
+}
+
+ErrorCode GroupCoordinator::DeleteGroup(std::string_view group_id) {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return ErrorCode::kGroupIdNotFound;
+  if (it->second.state != GroupState::kEmpty) return ErrorCode::kNonEmptyGroup;
+  groups_.erase(it);
+  return ErrorCode::kNone;
+}
+
+ErrorCode GroupCoordinator::CanDeleteOffsets(std::string_view group_id) {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group_id);
+  if (it == groups_.end()) return ErrorCode::kGroupIdNotFound;
+  return it->second.state == GroupState::kEmpty ? ErrorCode::kNone : ErrorCode::kNonEmptyGroup;
+}
+
+bool GroupCoordinator::IsEmpty(std::string_view group_id) {
+  std::lock_guard lock(mu_);
+  auto it = groups_.find(group_id);
+  return it == groups_.end() || it->second.state == GroupState::kEmpty;
 }
 
 std::vector<GroupListing> GroupCoordinator::List() {

@@ -34,6 +34,7 @@ bool DecodeJoinGroup(std::string_view body, int16_t version, JoinGroupRequest* o
 struct JoinGroupResponse {
   struct Member {
     std::string member_id;
+    std::optional<std::string> group_instance_id;  // v5+
     std::string metadata;
   };
   ErrorCode error = ErrorCode::kNone;
@@ -54,7 +55,8 @@ struct SyncGroupRequest {
   std::string_view group_id;
   int32_t generation_id = 0;
   std::string_view member_id;
-  std::vector<Assignment> assignments;  // the leader's request only
+  std::optional<std::string_view> group_instance_id;  // v3+
+  std::vector<Assignment> assignments;                // the leader's request only
 };
 bool DecodeSyncGroup(std::string_view body, int16_t version, SyncGroupRequest* out);
 
@@ -69,15 +71,31 @@ struct HeartbeatRequest {
   std::string_view group_id;
   int32_t generation_id = 0;
   std::string_view member_id;
+  std::optional<std::string_view> group_instance_id;  // v3+
 };
 bool DecodeHeartbeat(std::string_view body, int16_t version, HeartbeatRequest* out);
 
-// ---- LeaveGroup (13) v0-v1 --------------------------------------------------
+// ---- LeaveGroup (13) v0-v3 --------------------------------------------------
 struct LeaveGroupRequest {
+  struct Member {
+    std::string_view member_id;
+    std::optional<std::string_view> group_instance_id;
+  };
   std::string_view group_id;
-  std::string_view member_id;
+  std::vector<Member> members;  // v0-v2: exactly one, without an instance id
 };
 bool DecodeLeaveGroup(std::string_view body, int16_t version, LeaveGroupRequest* out);
+
+struct LeaveGroupResponse {
+  struct Member {
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+    ErrorCode error = ErrorCode::kNone;
+  };
+  ErrorCode error = ErrorCode::kNone;
+  std::vector<Member> members;  // v3+; v0-v2 answer only `error`
+};
+void EncodeLeaveGroup(const LeaveGroupResponse& r, int16_t version, std::string* out);
 
 // Heartbeat and LeaveGroup answer only an error code (after ThrottleTimeMs v1+).
 void EncodeErrorOnly(ErrorCode error, int16_t version, std::string* out);
@@ -96,6 +114,8 @@ struct OffsetCommitRequest {
   std::string_view group_id;
   int32_t generation_id = -1;
   std::string_view member_id;
+  std::optional<std::string_view> group_instance_id;  // v7+
+  int64_t retention_time_ms = -1;                     // v2-v4; -1: the broker's retention
   std::vector<Topic> topics;
 };
 bool DecodeOffsetCommit(std::string_view body, int16_t version, OffsetCommitRequest* out);
@@ -174,5 +194,38 @@ struct DescribedGroup {
   std::vector<Member> members;
 };
 void EncodeDescribeGroups(const std::vector<DescribedGroup>& r, int16_t version, std::string* out);
+
+// ---- OffsetDelete (47) v0 (no flexible version) -----------------------------
+struct OffsetDeleteRequest {
+  struct Topic {
+    std::string_view name;
+    std::vector<int32_t> partitions;
+  };
+  std::string_view group_id;
+  std::vector<Topic> topics;
+};
+bool DecodeOffsetDelete(std::string_view body, int16_t version, OffsetDeleteRequest* out);
+struct OffsetDeleteResponse {
+  struct Partition {
+    int32_t index = 0;
+    ErrorCode error = ErrorCode::kNone;
+  };
+  struct Topic {
+    std::string name;
+    std::vector<Partition> partitions;
+  };
+  ErrorCode error = ErrorCode::kNone;
+  std::vector<Topic> topics;
+};
+void EncodeOffsetDelete(const OffsetDeleteResponse& r, int16_t version, std::string* out);
+
+// ---- DeleteGroups (42) v0-v1 ------------------------------------------------
+bool DecodeDeleteGroups(std::string_view body, int16_t version, std::vector<std::string_view>* out);
+struct DeleteGroupsResult {
+  std::string group_id;
+  ErrorCode error = ErrorCode::kNone;
+};
+void EncodeDeleteGroups(const std::vector<DeleteGroupsResult>& r, int16_t version,
+                        std::string* out);
 
 }  // namespace runnel::kafka

@@ -1,5 +1,5 @@
 // The consumer-group APIs: JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
-// OffsetCommit, OffsetFetch, ListGroups, DescribeGroups (reference/kafka.md
+// OffsetCommit, OffsetFetch, ListGroups, DescribeGroups, DeleteGroups (reference/kafka.md
 // §5.7-5.10, §5.14, §6). The state machine is the shared GroupCoordinator,
 // committed offsets the shared OffsetStore; this file only translates.
 //
@@ -14,6 +14,8 @@
 #include "protocol/kafka/names.h"
 
 #include <boost/asio/post.hpp>
+
+#include <mutex>
 
 namespace runnel::kafka {
 namespace {
@@ -67,8 +69,8 @@ bool KafkaSession::HandleJoinGroup(const RequestHeader& h, std::string_view body
   }
   // KIP-394: from v4 a new member must come back with the id it is given.
   jr.require_known_member_id = h.api_version >= 4;
-  // Static membership (v5 GroupInstanceId) is not served: such a member is
-  // handled as a dynamic one.
+  // v5: static membership (KIP-345).
+  if (req.group_instance_id) jr.group_instance_id = std::string(*req.group_instance_id);
   const int32_t corr = h.correlation_id;
   const int16_t version = h.api_version;
   ctx_->groups->Join(
@@ -80,7 +82,8 @@ bool KafkaSession::HandleJoinGroup(const RequestHeader& h, std::string_view body
         resp.leader = std::move(r.leader);
         resp.member_id = std::move(r.member_id);
         for (auto& m : r.members) {
-          resp.members.push_back({std::move(m.member_id), std::move(m.metadata)});
+          resp.members.push_back(
+              {std::move(m.member_id), std::move(m.instance_id), std::move(m.metadata)});
         }
         send(Frame(corr, [&](std::string* out) { EncodeJoinGroup(resp, version, out); }));
       });
@@ -97,8 +100,8 @@ bool KafkaSession::HandleSyncGroup(const RequestHeader& h, std::string_view body
   const int32_t corr = h.correlation_id;
   const int16_t version = h.api_version;
   ctx_->groups->Sync(
-      req.group_id, req.generation_id, req.member_id, std::move(assignments), GroupClock::now(),
-      [send = Deferred(Reserve()), corr, version](SyncResult r) {
+      req.group_id, req.generation_id, req.member_id, req.group_instance_id, std::move(assignments),
+      GroupClock::now(), [send = Deferred(Reserve()), corr, version](SyncResult r) {
         SyncGroupResponse resp{r.error, std::move(r.assignment)};
         send(Frame(corr, [&](std::string* out) { EncodeSyncGroup(resp, version, out); }));
       });
@@ -108,8 +111,8 @@ bool KafkaSession::HandleSyncGroup(const RequestHeader& h, std::string_view body
 bool KafkaSession::HandleHeartbeat(const RequestHeader& h, std::string_view body) {
   HeartbeatRequest req;
   if (!DecodeHeartbeat(body, h.api_version, &req)) return false;
-  ErrorCode e =
-      ctx_->groups->Heartbeat(req.group_id, req.generation_id, req.member_id, GroupClock::now());
+  ErrorCode e = ctx_->groups->Heartbeat(req.group_id, req.generation_id, req.member_id,
+                                        req.group_instance_id, GroupClock::now());
   Respond(Reserve(), h, false, [&](std::string* out) { EncodeErrorOnly(e, h.api_version, out); });
   return true;
 }
@@ -117,16 +120,26 @@ bool KafkaSession::HandleHeartbeat(const RequestHeader& h, std::string_view body
 bool KafkaSession::HandleLeaveGroup(const RequestHeader& h, std::string_view body) {
   LeaveGroupRequest req;
   if (!DecodeLeaveGroup(body, h.api_version, &req)) return false;
-  ErrorCode e = ctx_->groups->Leave(req.group_id, req.member_id, GroupClock::now());
-  Respond(Reserve(), h, false, [&](std::string* out) { EncodeErrorOnly(e, h.api_version, out); });
+  LeaveGroupResponse resp;
+  for (const auto& m : req.members) {
+    LeaveGroupResponse::Member& rm = resp.members.emplace_back();
+    rm.member_id = std::string(m.member_id);
+    if (m.group_instance_id) rm.group_instance_id = std::string(*m.group_instance_id);
+    rm.error =
+        ctx_->groups->Leave(req.group_id, m.member_id, m.group_instance_id, GroupClock::now());
+  }
+  // v0-v2 leave one member and answer its error; v3 answers per member.
+  if (h.api_version < 3 && !resp.members.empty()) resp.error = resp.members.front().error;
+  Respond(Reserve(), h, false,
+          [&](std::string* out) { EncodeLeaveGroup(resp, h.api_version, out); });
   return true;
 }
 
 bool KafkaSession::HandleOffsetCommit(const RequestHeader& h, std::string_view body) {
   OffsetCommitRequest req;
   if (!DecodeOffsetCommit(body, h.api_version, &req)) return false;
-  const ErrorCode group_error = ctx_->groups->ValidateCommit(req.group_id, req.generation_id,
-                                                             req.member_id, GroupClock::now());
+  const ErrorCode group_error = ctx_->groups->ValidateCommit(
+      req.group_id, req.generation_id, req.member_id, req.group_instance_id, GroupClock::now());
   auto resp = std::make_shared<OffsetCommitResponse>();
   std::vector<OffsetCommitEntry> entries;
   std::vector<std::pair<size_t, size_t>> stored;  // (topic, partition) indexes in resp
@@ -152,6 +165,9 @@ bool KafkaSession::HandleOffsetCommit(const RequestHeader& h, std::string_view b
         e.partition = p.index;
         e.value.offset = p.offset;
         if (p.metadata) e.value.metadata = std::string(*p.metadata);
+        // v2-v4 RetentionTimeMs, honoured as Kafka does: the offset expires
+        // that long after the commit (OffsetStore adds the commit time).
+        if (req.retention_time_ms >= 0) e.value.expire_time_ms = req.retention_time_ms;
         stored.emplace_back(resp->topics.size() - 1, rt.partitions.size() - 1);
       }
     }
@@ -234,6 +250,82 @@ bool KafkaSession::HandleDescribeGroups(const RequestHeader& h, std::string_view
   }
   Respond(Reserve(), h, false,
           [&](std::string* out) { EncodeDescribeGroups(resp, h.api_version, out); });
+  return true;
+}
+
+}  // namespace runnel::kafka
+
+namespace runnel::kafka {
+
+bool KafkaSession::HandleDeleteGroups(const RequestHeader& h, std::string_view body) {
+  std::vector<std::string_view> ids;
+  if (!DecodeDeleteGroups(body, h.api_version, &ids)) return false;
+  // Answered once every deleted group's tombstones are durable.
+  struct State {
+    std::mutex mu;
+    std::vector<DeleteGroupsResult> results;
+    size_t pending = 1;  // this call's own hold, released below
+  };
+  auto state = std::make_shared<State>();
+  const int32_t corr = h.correlation_id;
+  const int16_t version = h.api_version;
+  auto release = [state, send = Deferred(Reserve()), corr, version] {
+    {
+      std::lock_guard lock(state->mu);
+      if (--state->pending > 0) return;
+    }
+    send(Frame(corr, [&](std::string* out) { EncodeDeleteGroups(state->results, version, out); }));
+  };
+  for (std::string_view id : ids) {
+    size_t index;
+    ErrorCode e = ctx_->groups->DeleteGroup(id);
+    {
+      std::lock_guard lock(state->mu);
+      index = state->results.size();
+      state->results.push_back({std::string(id), e});
+      if (e == ErrorCode::kNone) state->pending++;
+    }
+    if (e != ErrorCode::kNone) continue;
+    ctx_->offsets->DeleteGroup(id, [state, index, release](Status st) {
+      if (!st.ok()) {
+        std::lock_guard lock(state->mu);
+        state->results[index].error = ErrorFromStatus(st);
+      }
+      release();
+    });
+  }
+  release();
+  return true;
+}
+
+bool KafkaSession::HandleOffsetDelete(const RequestHeader& h, std::string_view body) {
+  OffsetDeleteRequest req;
+  if (!DecodeOffsetDelete(body, h.api_version, &req)) return false;
+  auto resp = std::make_shared<OffsetDeleteResponse>();
+  resp->error = ctx_->groups->CanDeleteOffsets(req.group_id);
+  std::vector<std::pair<std::string, int32_t>> partitions;
+  if (resp->error == ErrorCode::kNone) {
+    for (const auto& t : req.topics) {
+      auto& rt = resp->topics.emplace_back();
+      rt.name = std::string(t.name);
+      for (int32_t p : t.partitions) {
+        rt.partitions.push_back({p, ErrorCode::kNone});
+        partitions.emplace_back(rt.name, p);
+      }
+    }
+  }
+  const int32_t corr = h.correlation_id;
+  const int16_t version = h.api_version;
+  // Answered once the tombstones are durable.
+  ctx_->offsets->DeleteOffsets(
+      req.group_id, partitions, [send = Deferred(Reserve()), resp, corr, version](Status st) {
+        if (!st.ok()) {
+          for (auto& t : resp->topics) {
+            for (auto& p : t.partitions) p.error = ErrorFromStatus(st);
+          }
+        }
+        send(Frame(corr, [&](std::string* out) { EncodeOffsetDelete(*resp, version, out); }));
+      });
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include "protocol/kafka/sasl_messages.h"
 #include "protocol/kafka/wire.h"
+#include "util/clock.h"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -17,17 +18,27 @@ KafkaContext::KafkaContext(Log* log_in, net::IoPool* pool_in) : log(log_in), poo
 
 KafkaContext::~KafkaContext() {
   log->SetAppendListener(nullptr);
-  groups.reset();   // stops the timer thread; parked answers are dropped
-  offsets.reset();  // flushes: every commit callback has run
+  retention.reset();  // stops its thread (it uses both below)
+  groups.reset();     // stops the timer thread; parked answers are dropped
+  offsets.reset();    // flushes: every commit callback has run
 }
 
-Status KafkaContext::StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync) {
+Status KafkaContext::StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync,
+                                 RetentionSettings retention_settings) {
   auto store = OffsetStore::Open(log, offsets_fsync);
   if (!store.ok()) return store.status();
   offsets = std::move(*store);
   groups = std::make_unique<GroupCoordinator>(settings);
-  for (const std::string& g : offsets->Groups()) groups->AddEmptyGroup(g);
+  for (const StoredGroup& g : offsets->Groups()) groups->AddEmptyGroup(g.group_id, g.protocol_type);
+  // Retention counts an Empty consumer group's time from when it emptied,
+  // so that moment is persisted (OffsetStore::SetGroupState).
+  groups->SetMembershipListener(
+      [store = offsets.get()](const std::string& g, const std::string& type, bool empty) {
+        store->SetGroupState(g, type, empty, WallMillis());
+      });
   groups->Start();
+  retention = std::make_unique<OffsetRetention>(offsets.get(), groups.get(), retention_settings);
+  retention->Start();
   return Status::OK();
 }
 
@@ -226,6 +237,10 @@ bool KafkaSession::Dispatch(const RequestHeader& h, const ApiRange& api, std::st
       return HandleDescribeGroups(h, body);
     case ApiKey::kDeleteRecords:
       return HandleDeleteRecords(h, body);
+    case ApiKey::kDeleteGroups:
+      return HandleDeleteGroups(h, body);
+    case ApiKey::kOffsetDelete:
+      return HandleOffsetDelete(h, body);
     case ApiKey::kSaslHandshake:
       return HandleSaslHandshake(h, body);
     case ApiKey::kSaslAuthenticate:

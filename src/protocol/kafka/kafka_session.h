@@ -32,6 +32,7 @@
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_coordinator.h"
 #include "protocol/kafka/messages.h"
+#include "protocol/kafka/offset_retention.h"
 #include "protocol/kafka/offset_store.h"
 #include "protocol/kafka/sasl_credentials.h"
 #include "protocol/kafka/sasl_mechanism.h"
@@ -131,13 +132,18 @@ struct KafkaContext {
   size_t sessions();
 
   // Opens the offset store (creating `__runnel.kafka_offsets` with
-  // `offsets_fsync` if needed, loading every commit), makes an Empty group
-  // of every group that has commits, and starts the coordinator's timer.
+  // `offsets_fsync` if needed, loading every commit and group record), makes
+  // an Empty group of every group it knows, wires the coordinator's
+  // membership changes to the store (retention's Empty clock), and starts the
+  // coordinator's timer.
   // Before the first session.
-  Status StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync);
+  // Also starts the offsets retention check (`retention`).
+  Status StartGroups(const GroupSettings& settings, FsyncSpec offsets_fsync,
+                     RetentionSettings retention = {});
   // Set by StartGroups; shared by every session (see their class comments).
   std::unique_ptr<OffsetStore> offsets;
   std::unique_ptr<GroupCoordinator> groups;
+  std::unique_ptr<OffsetRetention> retention;
   // InitProducerId's ids (<data>/meta/kafka_producer_ids); no I/O until used.
   ProducerIdAllocator producer_ids{log->dir()};
 
@@ -192,6 +198,8 @@ class KafkaSession final : public net::Session {
   bool HandleOffsetFetch(const RequestHeader& h, std::string_view body);
   bool HandleListGroups(const RequestHeader& h, std::string_view body);
   bool HandleDescribeGroups(const RequestHeader& h, std::string_view body);
+  bool HandleDeleteGroups(const RequestHeader& h, std::string_view body);
+  bool HandleOffsetDelete(const RequestHeader& h, std::string_view body);
   bool HandleInitProducerId(const RequestHeader& h, std::string_view body);
   bool HandleCreatePartitions(const RequestHeader& h, std::string_view body);
   bool HandleDescribeConfigs(const RequestHeader& h, std::string_view body);
