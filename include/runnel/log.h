@@ -110,6 +110,18 @@ class Producer {
 // max_message_bytes is compared with.
 size_t EncodedRecordBytes(const RecordView& record);
 
+// Bytes [offset, offset + length) of a segment file, holding whole stored
+// batches (Reader::ReadRawRanges). `file` keeps descriptor `fd` open while
+// any copy of the range lives, so the bytes stay valid — and can be sent
+// with sendfile(2) — even after retention deletes the segment or compaction
+// replaces it: the descriptor still names the file they were read from.
+struct StoredRange {
+  std::shared_ptr<const void> file;
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 // Reads one partition in offset order.
 class Reader {
  public:
@@ -143,6 +155,16 @@ class Reader {
   // reported as by ReadInto (kCorruption, then reading continues after it).
   // Reads with pread: from the page cache when the data is recent.
   virtual Status ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one = true) = 0;
+
+  // The same batches as ReadRawInto (same position, limits, at_least_one
+  // and published-end rules, same damage reports), but instead of their
+  // bytes appends to *out the file ranges holding them — adjacent batches
+  // of one segment in one range — for a zero-copy send. Batch headers are
+  // read and checked (framing, offsets); the CRCs are not, since the bytes
+  // are not read (Kafka consumers check them). kNotSupported, with nothing
+  // appended, when the log's files have no descriptor (a test Env).
+  virtual Status ReadRawRanges(std::vector<StoredRange>* out, size_t max_bytes,
+                               bool at_least_one = true) = 0;
 
   // The partition now: start_offset (first readable) and end_offset (the
   // published end, high-water mark); bytes and segments are not filled.

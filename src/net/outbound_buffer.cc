@@ -1,39 +1,77 @@
 #include "net/outbound_buffer.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace runnel::net {
 
 std::string& OutboundBuffer::Tail() {
-  if (chunks_.size() <= sealed_ || chunks_.back().size() >= kChunkBytes) {
+  if (chunks_.size() <= sealed_ || chunks_.back().is_file() ||
+      chunks_.back().bytes.size() >= kChunkBytes) {
     chunks_.emplace_back();
-    chunks_.back().reserve(kChunkBytes);
+    chunks_.back().bytes.reserve(kChunkBytes);
   }
-  return chunks_.back();
+  return chunks_.back().bytes;
 }
 
 void OutboundBuffer::Append(std::string_view bytes) {
+  if (bytes.empty()) return;
   if (bytes.size() >= kChunkBytes) {
-    chunks_.emplace_back(bytes);  // big payloads: their own chunk, no re-copy
+    chunks_.push_back(Chunk{std::string(bytes), {}});  // big payloads: their own chunk
   } else {
     Tail().append(bytes);
   }
   bytes_ += bytes.size();
 }
 
+void OutboundBuffer::AppendFile(FileChunk file) {
+  if (file.length == 0) return;
+  bytes_ += file.length;
+  chunks_.push_back(Chunk{{}, std::move(file)});
+}
+
+FileChunk OutboundBuffer::FrontFile() const {
+  FileChunk f = chunks_.front().file;
+  f.offset += front_offset_;
+  f.length -= front_offset_;
+  return f;
+}
+
+bool OutboundBuffer::ReadFrontFile() {
+  const FileChunk f = FrontFile();
+  std::string bytes(f.length, '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t r = ::pread(f.fd, bytes.data() + done, bytes.size() - done,
+                              static_cast<off_t>(f.offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  chunks_.front() = Chunk{std::move(bytes), {}};
+  front_offset_ = 0;
+  return true;
+}
+
 const std::vector<boost::asio::const_buffer>& OutboundBuffer::Gather() {
   gather_.clear();
   size_t n = std::min(chunks_.size(), kMaxBuffersPerWrite);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string& c = chunks_[i];
+  size_t i = 0;
+  for (; i < n && !chunks_[i].is_file(); ++i) {
+    const std::string& c = chunks_[i].bytes;
     size_t skip = i == 0 ? front_offset_ : 0;
     gather_.emplace_back(c.data() + skip, c.size() - skip);
   }
-  sealed_ = n;
+  sealed_ = i;
   return gather_;
 }
 
 void OutboundBuffer::Consume(size_t n) {
   bytes_ -= n;
-  while (n > 0 && !chunks_.empty()) {
+  // Sent chunks go, empty ones too: one left in front of a file chunk would
+  // make every Gather an empty write.
+  while (!chunks_.empty()) {
     size_t left = chunks_.front().size() - front_offset_;
     if (n < left) {
       front_offset_ += n;
@@ -42,7 +80,6 @@ void OutboundBuffer::Consume(size_t n) {
     n -= left;
     chunks_.pop_front();
     front_offset_ = 0;
-    if (sealed_ > 0) --sealed_;
   }
   sealed_ = 0;
 }

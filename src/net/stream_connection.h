@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net/connection.h"
+#include "net/send_file.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -167,6 +168,18 @@ class StreamConnection final : public Connection {
 
   void Flush() override {
     if (writing_ || closed_ || out_.empty()) return;
+    if (out_.front_is_file()) {
+      if constexpr (kIsTls) {
+        // TLS encrypts in user space: the file range is read into memory.
+        if (!out_.ReadFrontFile()) {
+          Close();
+          return;
+        }
+      } else {
+        SendFiles();
+        return;
+      }
+    }
     writing_ = true;
     boost::asio::async_write(
         stream_, out_.Gather(),
@@ -181,12 +194,7 @@ class StreamConnection final : public Connection {
             Close();
             return;
           }
-          if (out_.size() <= limits_.pause_reading_above / 2) resume_reading_.cancel();
-          if (!out_.empty()) {
-            Flush();
-          } else if (close_after_flush_) {
-            Close();
-          }
+          Written();
         });
   }
 
@@ -212,6 +220,48 @@ class StreamConnection final : public Connection {
   static std::string& ReadScratch() {
     thread_local std::string scratch(kScratchBytes, '\0');
     return scratch;
+  }
+
+  // After a write: resume reading once the output drained enough, send on.
+  void Written() {
+    if (out_.size() <= limits_.pause_reading_above / 2) resume_reading_.cancel();
+    if (!out_.empty()) {
+      Flush();
+    } else if (close_after_flush_) {
+      Close();
+    }
+  }
+
+  // Plain TCP: the file ranges at the front go with sendfile(2) on the
+  // non-blocking socket, in order with the memory chunks around them; on
+  // EAGAIN it waits for writability and resumes where the kernel stopped.
+  void SendFiles() {
+    while (out_.front_is_file()) {
+      const SendFileResult r = SendFileSome(Socket().native_handle(), out_.FrontFile());
+      if (r.error != 0) {
+        Close();
+        return;
+      }
+      if (r.would_block) {
+        writing_ = true;
+        stream_.async_wait(Tcp::socket::wait_write,
+                           [self = this->shared_from_this(), this](boost::system::error_code ec) {
+                             writing_ = false;
+                             if (closed_) {
+                               out_.Clear();  // releases the files
+                               return;
+                             }
+                             if (ec) {
+                               Close();
+                               return;
+                             }
+                             Flush();
+                           });
+        return;
+      }
+      out_.Consume(r.sent);
+    }
+    Written();
   }
 
   void ReleaseInput() {

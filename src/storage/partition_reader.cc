@@ -308,10 +308,9 @@ Result<std::optional<uint64_t>> PartitionReader::PublishedLimit(const Hwm& hwm) 
   return std::optional<uint64_t>();  // ahead of the published end (a segment being created)
 }
 
-// Whole batches as stored: a header read to learn the size, then the batch
-// read straight into *out and its CRC checked (the bytes go to a client
-// untouched, so what is sent is what was verified).
-Status PartitionReader::ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one) {
+// Whole batches as stored: a header read per batch to learn its size and
+// check its framing and offsets; `take` does the rest.
+Status PartitionReader::ScanRaw(size_t max_bytes, bool at_least_one, const RawSink& take) {
   ASSIGN_OR_RETURN(Hwm hwm, LoadHwm());
   ASSIGN_OR_RETURN(bool positioned, EnsurePositioned(hwm));
   if (!positioned) return Status::OK();
@@ -355,11 +354,8 @@ Status PartitionReader::ReadRawInto(std::string* out, size_t max_bytes, bool at_
     if (problem.empty()) {
       const size_t size = h.total_size();
       if (appended + size > max_bytes && !(appended == 0 && at_least_one)) break;
-      const size_t old = out->size();
-      out->resize(old + size);
-      ASSIGN_OR_RETURN(got, segment_->ReadAt(position_, out->data() + old, size));
-      if (got != size || !BatchCrcMatches(std::string_view(out->data() + old, size), h)) {
-        out->resize(old);
+      ASSIGN_OR_RETURN(bool good, take(position_, h));
+      if (!good) {
         problem = "CRC mismatch";
       } else {
         position_ += size;
@@ -381,6 +377,52 @@ Status PartitionReader::ReadRawInto(std::string* out, size_t max_bytes, bool at_
                               "); skipped, reading continues after them");
   }
   return Status::OK();
+}
+
+// The batch read straight into *out and its CRC checked (the bytes go to a
+// client untouched, so what is sent is what was verified).
+Status PartitionReader::ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one) {
+  return ScanRaw(max_bytes, at_least_one, [&](uint64_t position, const BatchHeader& h) {
+    const size_t size = h.total_size();
+    const size_t old = out->size();
+    out->resize(old + size);
+    Result<size_t> got = segment_->ReadAt(position, out->data() + old, size);
+    if (!got.ok()) {
+      out->resize(old);
+      return Result<bool>(got.status());
+    }
+    if (*got == size && BatchCrcMatches(std::string_view(out->data() + old, size), h)) {
+      return Result<bool>(true);
+    }
+    out->resize(old);
+    return Result<bool>(false);
+  });
+}
+
+// Only the headers are read: the ranges name the batches in the open
+// segment file (extending the previous range when the batch follows it).
+Status PartitionReader::ReadRawRanges(std::vector<StoredRange>* out, size_t max_bytes,
+                                      bool at_least_one) {
+  if (segment_ && segment_->fd() < 0) {
+    return Status::NotSupported(segment_->path() + ": no descriptor to send from");
+  }
+  const size_t first = out->size();
+  return ScanRaw(max_bytes, at_least_one, [&](uint64_t position, const BatchHeader& h) {
+    const int fd = segment_->fd();
+    if (fd < 0) {
+      return Result<bool>(
+          Status::NotSupported(segment_->path() + ": no descriptor to send from"));
+    }
+    if (out->size() > first) {
+      StoredRange& last = out->back();
+      if (last.file == segment_ && last.offset + last.length == position) {
+        last.length += h.total_size();
+        return Result<bool>(true);
+      }
+    }
+    out->push_back(StoredRange{segment_, fd, position, h.total_size()});
+    return Result<bool>(true);
+  });
 }
 
 Result<PartitionInfo> PartitionReader::Offsets() {

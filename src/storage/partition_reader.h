@@ -8,6 +8,7 @@
 // moves past it so the next Read continues with the next good batch.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ class PartitionReader final : public Reader {
 
   Status ReadInto(ReadBatch* batch, size_t max_bytes) override;
   Status ReadRawInto(std::string* out, size_t max_bytes, bool at_least_one) override;
+  Status ReadRawRanges(std::vector<StoredRange>* out, size_t max_bytes,
+                       bool at_least_one) override;
   Result<PartitionInfo> Offsets() override;
   Status Poll(std::chrono::milliseconds timeout) override;
   int64_t position() const override { return next_offset_; }
@@ -59,6 +62,11 @@ class PartitionReader final : public Reader {
   // segment is past the published end.
   Result<std::optional<uint64_t>> PublishedLimit(const Hwm& hwm);
   Result<bool> NextSegment();
+  // The whole batches a raw read takes, from position(): `take(position,
+  // header)` gets each one that fits and returns false when its bytes are
+  // bad (a CRC mismatch), which is reported as damage.
+  using RawSink = std::function<Result<bool>(uint64_t position, const BatchHeader& h)>;
+  Status ScanRaw(size_t max_bytes, bool at_least_one, const RawSink& take);
   // A buffer of at least n bytes: the last one if no ReadBatch holds it any
   // more (reuse saves the page faults of a fresh 1 MiB allocation per read).
   std::shared_ptr<char[]> Buffer(size_t n);
@@ -68,7 +76,7 @@ class PartitionReader final : public Reader {
   std::shared_ptr<TailWatcher> watcher_;
   std::unique_ptr<TailWatcher::Handle> watch_;
   std::unique_ptr<File> hwm_file_;
-  std::unique_ptr<File> segment_;
+  std::shared_ptr<File> segment_;  // shared with the StoredRanges handed out
   int64_t segment_base_ = -1;  // -1: not positioned in a segment yet
   uint64_t position_ = 0;      // byte position in segment_
   int64_t next_offset_ = 0;

@@ -42,6 +42,9 @@ class File {
   virtual Status Truncate(uint64_t size) = 0;
   virtual Result<uint64_t> Size() = 0;
   virtual const std::string& path() const = 0;
+  // The open descriptor, for zero-copy sends (sendfile), or -1 when the
+  // file has none (test Envs): callers then use ReadAt.
+  virtual int fd() const { return -1; }
 };
 
 // An exclusive advisory lock on a file (flock). Released on destruction, or by

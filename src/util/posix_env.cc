@@ -79,6 +79,7 @@ class PosixFile final : public File {
   PosixFile(std::string path, int fd, uint64_t size)
       : path_(std::move(path)), fd_(fd), end_(size) {}
   ~PosixFile() override { ::close(fd_); }
+  int fd() const override { return fd_; }
 
   using File::Append;
 

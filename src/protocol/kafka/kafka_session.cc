@@ -275,10 +275,30 @@ void KafkaSession::Respond(uint64_t slot, const RequestHeader& h, bool header_v1
   Complete(slot, std::move(frame));
 }
 
+void KafkaSession::CompleteWithFiles(uint64_t slot, std::string frame,
+                                     std::vector<FileSplice> files) {
+  if (closed_ || slot < first_slot_) return;
+  slot_files_[slot] = std::move(files);
+  Complete(slot, std::move(frame));
+}
+
 void KafkaSession::Drain() {
   bool any = false;
   while (!slots_.empty() && slots_.front()) {
-    conn_.out().Append(*slots_.front());
+    auto files = slot_files_.empty() ? slot_files_.end() : slot_files_.find(first_slot_);
+    if (files == slot_files_.end()) {
+      conn_.out().Append(*slots_.front());
+    } else {
+      const std::string_view frame = *slots_.front();
+      size_t from = 0;
+      for (FileSplice& f : files->second) {
+        conn_.out().Append(frame.substr(from, f.at - from));
+        conn_.out().AppendFile(std::move(f.chunk));
+        from = f.at;
+      }
+      conn_.out().Append(frame.substr(from));
+      slot_files_.erase(files);
+    }
     slots_.pop_front();
     first_slot_++;
     any = true;

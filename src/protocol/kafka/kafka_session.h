@@ -175,6 +175,13 @@ class KafkaSession final : public net::Session {
   // Response slots, in request order.
   uint64_t Reserve();
   void Complete(uint64_t slot, std::string frame);
+  // A frame whose bytes are interleaved with file ranges (a Fetch's record
+  // sets, sent with sendfile): each range goes at byte `at` of the frame.
+  struct FileSplice {
+    size_t at = 0;
+    net::FileChunk chunk;
+  };
+  void CompleteWithFiles(uint64_t slot, std::string frame, std::vector<FileSplice> files);
   void Respond(uint64_t slot, const RequestHeader& h, bool header_v1,
                const std::function<void(std::string*)>& body);
   void Drain();
@@ -221,6 +228,8 @@ class KafkaSession final : public net::Session {
   bool HandleDeleteRecords(const RequestHeader& h, std::string_view body);  // handle_delete_records.cc
 
   void RunFetch(const std::shared_ptr<FetchOp>& op);
+  void RespondWithFiles(const std::shared_ptr<FetchOp>& op, const FetchResponse& r,
+                        std::vector<std::vector<StoredRange>> files);
   void WakeFetch(const std::shared_ptr<FetchOp>& op);
 
   // Cached per session; nullptr with *error set when the topic/partition
@@ -233,6 +242,7 @@ class KafkaSession final : public net::Session {
   KafkaContext* const ctx_;
   std::deque<std::optional<std::string>> slots_;
   uint64_t first_slot_ = 0;  // id of slots_.front()
+  std::map<uint64_t, std::vector<FileSplice>> slot_files_;  // by slot, for filled slots
   bool closed_ = false;
   bool closing_ = false;  // stop reading; close once the due answers are out
   const KafkaListener* const listener_;

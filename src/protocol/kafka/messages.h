@@ -105,6 +105,10 @@ struct FetchResponse {
     int64_t high_watermark = -1;
     int64_t log_start_offset = -1;
     std::string records;  // whole stored batches
+    // > 0: the records are instead this many bytes the caller sends from
+    // files right after the records length (zero-copy), and `records` is
+    // unused.
+    uint64_t file_bytes = 0;
   };
   struct Topic {
     std::string name;
@@ -112,7 +116,10 @@ struct FetchResponse {
   };
   std::vector<Topic> topics;
 };
-void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out);
+// For each partition with file_bytes, in order, *file_at gets the position
+// in *out where its file bytes belong (they are not counted in out->size()).
+void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out,
+                 std::vector<size_t>* file_at = nullptr);
 
 // ---- ListOffsets (2) v1-v2 --------------------------------------------------
 struct ListOffsetsRequest {

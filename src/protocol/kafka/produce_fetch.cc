@@ -6,11 +6,14 @@
 // topic's fsync policy (acks=1 and acks=-1 alike: runnel has no replicas,
 // so "all in-sync replicas" is this log's durability point).
 //
-// Fetch: reads whole stored batches (Reader::ReadRawInto, a pread of the
-// page cache on this io thread — bounded by max_bytes; phase 1) and answers
-// when min_bytes are there; otherwise parks on FetchWaiters and a timer for
+// Fetch: finds whole stored batches (bounded by max_bytes) and answers when
+// min_bytes are there; otherwise parks on FetchWaiters and a timer for
 // max_wait_ms and reads again when an append to any of its partitions
-// lands or the wait ends.
+// lands or the wait ends. On a plain TCP connection a partition's record
+// set of at least kMinFileBytes is not read at all: Reader::ReadRawRanges
+// names the segment file ranges and the connection sends them with
+// sendfile(2), from the page cache to the socket. Otherwise (TLS, small
+// sets) the bytes are read with pread on this io thread (ReadRawInto).
 #include "protocol/kafka/kafka_session.h"
 #include "protocol/kafka/names.h"
 #include "protocol/kafka/wire.h"
@@ -18,9 +21,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
-#include <tuple>
 #include <mutex>
+#include <tuple>
 
 namespace runnel::kafka {
 namespace {
@@ -28,6 +34,27 @@ namespace {
 constexpr size_t kAttributesAt = 21;
 constexpr size_t kLastOffsetDeltaAt = 23;
 constexpr size_t kBatchLengthAt = 8;
+// Below this a partition's records are copied into the response: a
+// sendfile of a few KiB costs about what the copy does, and one writev
+// sends the whole frame (docs/protocols/kafka.md, "Fetch").
+constexpr uint64_t kMinFileBytes = 16 << 10;
+
+// Appends the bytes of `ranges` to *out with pread.
+Status ReadRanges(const std::vector<StoredRange>& ranges, std::string* out) {
+  for (const StoredRange& r : ranges) {
+    const size_t old = out->size();
+    out->resize(old + r.length);
+    size_t done = 0;
+    while (done < r.length) {
+      const ssize_t n = ::pread(r.fd, out->data() + old + done, r.length - done,
+                                static_cast<off_t>(r.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Status::IoError("pread of a stored range failed");
+      done += static_cast<size_t>(n);
+    }
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -221,6 +248,10 @@ void KafkaSession::RunFetch(const std::shared_ptr<FetchOp>& op) {
   FetchResponse r;
   size_t total = 0;
   bool error = false;
+  const bool send_files = !conn_.tls();
+  // The file ranges of the partitions with file_bytes, in response order.
+  std::vector<std::vector<StoredRange>> files;
+  std::vector<StoredRange> ranges;
   const size_t max_bytes = static_cast<size_t>(std::max(req.max_bytes, 0));
   for (const auto& t : req.topics) {
     auto& rt = r.topics.emplace_back();
@@ -256,7 +287,24 @@ void KafkaSession::RunFetch(const std::shared_ptr<FetchOp>& op) {
                                    max_bytes > total ? max_bytes - total : 0);
       // The first batch of the response goes whole, however large, so a
       // consumer always progresses (KIP-74).
-      if (st.ok()) st = reader->ReadRawInto(&rp.records, room, /*at_least_one=*/total == 0);
+      const bool at_least_one = total == 0;
+      bool copy = !send_files;
+      if (st.ok() && send_files) {
+        ranges.clear();
+        st = reader->ReadRawRanges(&ranges, room, at_least_one);
+        uint64_t bytes = 0;
+        for (const StoredRange& range : ranges) bytes += range.length;
+        if (st.Is(StatusCode::kNotSupported)) {
+          st = Status::OK();  // files without descriptors: read them
+          copy = true;
+        } else if (st.ok() && bytes >= kMinFileBytes) {
+          rp.file_bytes = bytes;
+          files.push_back(std::move(ranges));
+        } else if (st.ok()) {
+          st = ReadRanges(ranges, &rp.records);
+        }
+      }
+      if (st.ok() && copy) st = reader->ReadRawInto(&rp.records, room, at_least_one);
       if (!st.ok()) {
         rp.records.clear();
         rp.error = ErrorFromStatus(st);
@@ -265,14 +313,18 @@ void KafkaSession::RunFetch(const std::shared_ptr<FetchOp>& op) {
         // The reader moved past the damage; a retry reads on from there.
         continue;
       }
-      total += rp.records.size();
+      total += rp.file_bytes > 0 ? rp.file_bytes : rp.records.size();
     }
   }
   const bool due = error || total >= static_cast<size_t>(std::max(req.min_bytes, 0)) ||
                    std::chrono::steady_clock::now() >= op->deadline;
-  if (due || closed_) {
+  if ((due || closed_) && files.empty()) {
     Respond(op->slot, op->header, false,
             [&](std::string* out) { EncodeFetch(r, op->header.api_version, out); });
+    return;
+  }
+  if (due || closed_) {
+    RespondWithFiles(op, r, std::move(files));
     return;
   }
   // Park: woken by an append to any of the partitions, or by the timer.
@@ -300,6 +352,26 @@ void KafkaSession::RunFetch(const std::shared_ptr<FetchOp>& op) {
   });
 }
 
+// The frame's size and each record set's length count the file bytes,
+// which the connection sends in their place.
+void KafkaSession::RespondWithFiles(const std::shared_ptr<FetchOp>& op, const FetchResponse& r,
+                                    std::vector<std::vector<StoredRange>> files) {
+  std::string frame;
+  const size_t start = BeginResponse(&frame, op->header.correlation_id, false);
+  std::vector<size_t> at;
+  EncodeFetch(r, op->header.api_version, &frame, &at);
+  std::vector<FileSplice> splices;
+  uint64_t file_total = 0;
+  for (size_t i = 0; i < files.size() && i < at.size(); ++i) {
+    for (StoredRange& range : files[i]) {
+      file_total += range.length;
+      splices.push_back({at[i], {std::move(range.file), range.fd, range.offset, range.length}});
+    }
+  }
+  Encoder(&frame).PatchInt32(start, static_cast<int32_t>(frame.size() - start - 4 + file_total));
+  CompleteWithFiles(op->slot, std::move(frame), std::move(splices));
+}
+
 // Here, where FetchOp is complete.
 void KafkaSession::OnClose() {
   closed_ = true;
@@ -309,6 +381,7 @@ void KafkaSession::OnClose() {
     op->timer.cancel();
   }
   parked_.clear();
+  slot_files_.clear();  // file ranges not handed to the connection yet
   readers_.clear();
   producers_.clear();
   std::lock_guard lock(ctx_->sessions_mu_);

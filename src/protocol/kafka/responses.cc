@@ -69,7 +69,8 @@ void EncodeProduce(const ProduceResponse& r, int16_t version, std::string* out) 
   e.Int32(0);  // throttle_time_ms (last in Produce)
 }
 
-void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out) {
+void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out,
+                 std::vector<size_t>* file_at) {
   Encoder e(out);
   e.Int32(0);  // throttle_time_ms
   if (version >= 7) {
@@ -88,7 +89,12 @@ void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out) {
       if (version >= 5) e.Int64(p.log_start_offset);
       e.ArrayCount(-1, kFlex);         // aborted_transactions: null
       if (version >= 11) e.Int32(-1);  // preferred_read_replica
-      e.Bytes(std::string_view(p.records), kFlex);
+      if (p.file_bytes > 0 && file_at) {
+        e.Int32(static_cast<int32_t>(p.file_bytes));  // the bytes follow from files
+        file_at->push_back(out->size());
+      } else {
+        e.Bytes(std::string_view(p.records), kFlex);
+      }
     }
   }
 }
