@@ -45,6 +45,7 @@ struct ApiRange {
 
 // Kafka error codes used by runnel (Apache Kafka `Errors.java`).
 enum class ErrorCode : int16_t {
+  kUnknownServerError = -1,
   kNone = 0,
   kOffsetOutOfRange = 1,
   kCorruptMessage = 2,

@@ -12,6 +12,7 @@
 // max_wait_ms and reads again when an append to any of its partitions
 // lands or the wait ends.
 #include "protocol/kafka/kafka_session.h"
+#include "protocol/kafka/legacy_message_set.h"
 #include "protocol/kafka/names.h"
 #include "protocol/kafka/wire.h"
 
@@ -28,6 +29,14 @@ namespace {
 constexpr size_t kAttributesAt = 21;
 constexpr size_t kLastOffsetDeltaAt = 23;
 constexpr size_t kBatchLengthAt = 8;
+// What the inner sets of one partition's legacy message set may decompress
+// to, in all (storage::kMaxDecompressedBytes, as for a batch read).
+constexpr size_t kMaxLegacyInflate = 64 << 20;
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -104,6 +113,15 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
         continue;
       }
       std::string_view records = p.records.value_or("");
+      std::string converted;  // v0-v2: the legacy set as one magic-2 batch
+      if (h.api_version < 3) {
+        LegacyConversion c = UpConvertMessageSet(records, NowMs(), kMaxLegacyInflate, &converted);
+        if (c.error != ErrorCode::kNone) {
+          set_error(c.error);
+          continue;
+        }
+        records = converted;
+      }
       // Produce v3+: exactly one magic-2 batch per partition.
       if (records.size() < 17) {
         set_error(records.empty() ? ErrorCode::kInvalidRecord : ErrorCode::kCorruptMessage);
