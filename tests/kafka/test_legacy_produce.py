@@ -11,8 +11,9 @@
   and read back with the right offsets, keys, values and timestamps.
 - kafka-python pinned to api_version (0, 9) / (0, 10) produces magic 0 with
   Produce v1 / magic 1 with Produce v2, compressed.
-- Bad legacy sets get CORRUPT_MESSAGE, INVALID_RECORD or
-  UNSUPPORTED_COMPRESSION_TYPE and the server keeps serving.
+- Bad legacy sets get CORRUPT_MESSAGE, INVALID_RECORD, INVALID_TIMESTAMP
+  or UNSUPPORTED_COMPRESSION_TYPE and the server keeps serving; a magic-2
+  batch in Produce v0-v2 is stored as it is.
 """
 
 import gzip
@@ -24,7 +25,7 @@ import zlib
 import pytest
 
 from consume_helpers import ck_consume
-from kafka_raw import Raw, metadata_v1_body, request, string
+from kafka_raw import Raw, metadata_v1_body, record_batch, request, string
 
 CODECS = {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 COUNT = 300
@@ -388,14 +389,14 @@ def test_bad_legacy_message_sets_get_the_documented_errors(start_kafka):
     create_topic(kafka, topic)
     good = message(1, b"fine", ts=5)
     nested = message(1, gzip.compress(message(1, gzip.compress(good), attributes=1)), attributes=1)
-    v2_batch = bytearray(good)
-    v2_batch[16] = 2  # a magic-2 byte where the message's magic is
     cases = [
         (b"", 87),                                       # INVALID_RECORD: empty
         (message(1, b"x", crc_xor=1), 2),                # CORRUPT_MESSAGE: CRC
         (good[:-3], 2),                                  # truncated
         (good + good[:10], 2),                           # trailing partial header
-        (bytes(v2_batch), 87),                           # magic 2 in Produce v0-v2
+        (message(1, b"x", ts=5, crc_xor=0) + message(0, b"y"), 87),  # magic 0 and 1 mixed
+        (message(1, gzip.compress(good), attributes=1) + good, 87),  # a wrapper not alone
+        (message(1, b"x", ts=-1, attributes=0x08), 32),  # INVALID_TIMESTAMP: LogAppendTime, no ts
         (nested, 87),                                    # two levels of wrapper
         (message(0, gzip.compress(good), attributes=1), 87),  # inner magic 1 in magic 0
         (message(1, b"not gzip", attributes=1), 2),     # codec rejects the data
@@ -407,6 +408,8 @@ def test_bad_legacy_message_sets_get_the_documented_errors(start_kafka):
             err, base, _ = raw_produce(kafka, version, topic, mset)
             assert (err, base) == (want, -1), (version, mset[:24], err)
     still_serves(kafka)
-    # Nothing was stored; a good set still is, at offset 0.
+    # Nothing was stored; a good set still is, at offset 0, and a magic-2
+    # batch in Produce v0-v2 is taken as it is (as Kafka does).
     assert raw_produce(kafka, 2, topic, good)[:2] == (0, 0)
-    assert [b[4] for b in stored_batches(kafka.data_dir, topic)] == [1]
+    assert raw_produce(kafka, 1, topic, record_batch([b"m2a", b"m2b"]))[:2] == (0, 1)
+    assert [b[4] for b in stored_batches(kafka.data_dir, topic)] == [1, 2]

@@ -64,6 +64,7 @@ enum class ErrorCode : int16_t {
   kUnknownMemberId = 25,
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
+  kInvalidTimestamp = 32,
   kUnsupportedSaslMechanism = 33,
   kIllegalSaslState = 34,
   kUnsupportedVersion = 35,

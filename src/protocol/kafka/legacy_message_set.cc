@@ -74,6 +74,10 @@ class Converter {
       return Fail(ErrorCode::kInvalidRecord,
                   wrapper ? "compressed wrapper holds no messages" : "empty message set");
     }
+    // As Kafka: a compressed set is one wrapper and nothing else.
+    if (!wrapper && codec_ != Compression::kNone && top_level_ > 1) {
+      return Fail(ErrorCode::kInvalidRecord, "a compressed wrapper must be alone in its set");
+    }
     return true;
   }
 
@@ -118,6 +122,13 @@ class Converter {
     if (crc32(0, covered, static_cast<uInt>(msg.size() - 4)) != crc) {
       return Fail(ErrorCode::kCorruptMessage, "message CRC mismatch");
     }
+    if (!wrapper) {
+      ++top_level_;
+      if (top_magic_ < 0) top_magic_ = magic;
+      if (magic != top_magic_) {
+        return Fail(ErrorCode::kInvalidRecord, "messages of magic 0 and 1 in one set");
+      }
+    }
     if (magic == 1 && msg.size() < static_cast<size_t>(kMinMessageV1)) {
       return Fail(ErrorCode::kCorruptMessage, "magic 1 message shorter than its fixed fields");
     }
@@ -132,6 +143,9 @@ class Converter {
       return Fail(ErrorCode::kCorruptMessage, "key and value lengths do not match message size");
     }
     const int8_t codec = attributes & kCodecMask;
+    // Kafka refuses a producer's LogAppendTime only where it leaves a record
+    // without a timestamp (its check runs on the timestamp a record reads as).
+    const bool log_append_time = magic == 1 && (attributes & kLogAppendTimeBit) != 0;
     if (wrapper) {
       if (codec != 0) {
         return Fail(ErrorCode::kInvalidRecord, "compressed message inside a compressed wrapper");
@@ -140,10 +154,12 @@ class Converter {
         return Fail(ErrorCode::kInvalidRecord, "inner message magic differs from its wrapper's");
       }
       if (magic == 1 && wrapper->log_append_time) timestamp = wrapper->timestamp;
+      if (wrapper->log_append_time && timestamp == -1) return NoTimestamp();
       Add(timestamp, key, value);
       return true;
     }
     if (codec == 0) {
+      if (log_append_time && timestamp == -1) return NoTimestamp();
       Add(timestamp, key, value);
       return true;
     }
@@ -173,7 +189,7 @@ class Converter {
     budget_ -= inner.size();
     codec_ = c;
     if (c == Compression::kSnappy) framing_ = storage::SnappyFramingOf(*value);
-    const Wrapper w{magic, timestamp, (attributes & kLogAppendTimeBit) != 0};
+    const Wrapper w{magic, timestamp, log_append_time};
     return ParseSet(inner, &w);
   }
 
@@ -191,9 +207,15 @@ class Converter {
     return false;
   }
 
+  bool NoTimestamp() {
+    return Fail(ErrorCode::kInvalidTimestamp, "LogAppendTime message without a timestamp");
+  }
+
   static std::string At(size_t pos) { return std::to_string(pos); }
 
   size_t budget_;
+  int top_level_ = 0;    // messages at the top of the set
+  int8_t top_magic_ = -1;  // the first one's magic; all must share it
   LegacyConversion result_;
   std::vector<RecordView> records_;
   // Decompressed inner sets; records point into them. A deque never moves

@@ -33,9 +33,10 @@ struct LegacyConversion {
 };
 
 // Validates `message_set` and appends to *batch one RecordBatch v2 holding
-// all its messages in order: uncompressed if no message was compressed, else
-// compressed with the codec of the last wrapper (snappy keeps the wrapper's
-// framing). Keys and values as sent, no headers. Timestamps: a magic-1
+// all its messages in order: uncompressed plain messages (all of one
+// magic), or the inner messages of a compressed wrapper that is alone in
+// the set (as Kafka requires), compressed again with its codec (snappy in
+// the wrapper's framing). Keys and values as sent, no headers. Timestamps: a magic-1
 // message keeps its own (CreateTime); under a wrapper marked LogAppendTime
 // the inner messages take the wrapper's timestamp; magic 0 (and a negative
 // magic-1 timestamp) becomes now_ms. Decompressed inner sets may total at
@@ -44,9 +45,11 @@ struct LegacyConversion {
 // Errors (batch untouched): kCorruptMessage for damaged bytes (truncation, a
 // size below a message's minimum or past the set, bad CRC, a length that
 // does not add up, an unknown codec, data the codec rejects);
-// kInvalidRecord for an empty set, magic >= 2, a compressed inner message,
-// an inner magic that differs from its wrapper's, an empty or null wrapper
-// value; kUnsupportedCompressionType for zstd (magic 2 only);
+// kInvalidRecord for an empty set, magic >= 2, magic 0 and 1 mixed, a
+// wrapper with company, a compressed inner message, an inner magic that
+// differs from its wrapper's, an empty or null wrapper value;
+// kInvalidTimestamp for a message marked LogAppendTime whose timestamp
+// reads as -1; kUnsupportedCompressionType for zstd (magic 2 only);
 // kMessageTooLarge when decompression would pass max_decompressed.
 LegacyConversion UpConvertMessageSet(std::string_view message_set, int64_t now_ms,
                                      size_t max_decompressed, std::string* batch);

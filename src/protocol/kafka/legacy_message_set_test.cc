@@ -127,26 +127,35 @@ TEST_P(LegacyCodec, WrapperBecomesOneBatchCompressedWithTheSameCodec) {
   for (int8_t magic : {0, 1}) {
     SCOPED_TRACE(magic);
     const CodecCase cc = GetParam();
-    std::string wrapper = Message(2, magic, static_cast<int8_t>(cc.codec), 1002, std::nullopt,
-                                  Compressed(cc.codec, InnerSet(magic), cc.framing));
-    // Two wrappers and a plain message: all in one batch, in order.
-    std::string set = wrapper + Message(9, magic, 0, 2000, "k", "plain") + wrapper;
+    std::string inner = InnerSet(magic) + Message(3, magic, 0, 2000, "k", "last");
+    std::string wrapper = Message(3, magic, static_cast<int8_t>(cc.codec), 2000, std::nullopt,
+                                  Compressed(cc.codec, inner, cc.framing));
     std::string batch;
-    LegacyConversion c = UpConvertMessageSet(set, kNow, 1 << 20, &batch);
+    LegacyConversion c = UpConvertMessageSet(wrapper, kNow, 1 << 20, &batch);
     ASSERT_EQ(c.error, ErrorCode::kNone) << c.detail;
-    EXPECT_EQ(c.records, 7);
+    EXPECT_EQ(c.records, 4);
     Decoded d = Decode(batch);
     EXPECT_EQ(d.header.compression(), cc.codec);
     if (cc.codec == Compression::kSnappy) {
       EXPECT_EQ(storage::SnappyFramingOf(std::string_view(batch).substr(storage::kBatchHeaderSize)),
                 cc.framing);
     }
-    ASSERT_EQ(d.records.size(), 7u);
-    for (int i = 0; i < 7; ++i) EXPECT_EQ(d.records[i].offset, i);
+    ASSERT_EQ(d.records.size(), 4u);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(d.records[i].offset, i);
+    EXPECT_FALSE(d.records[0].key);
     EXPECT_EQ(*d.records[1].key, "k1");
-    EXPECT_EQ(*d.records[3].value, "plain");
-    EXPECT_FALSE(d.records[6].value);
-    EXPECT_EQ(d.records[4].timestamp_ms, magic == 1 ? 1000 : kNow);
+    EXPECT_FALSE(d.records[2].value);
+    EXPECT_EQ(*d.records[3].value, "last");
+    EXPECT_EQ(d.records[0].timestamp_ms, magic == 1 ? 1000 : kNow);
+    EXPECT_EQ(d.records[3].timestamp_ms, magic == 1 ? 2000 : kNow);
+    // As Kafka: a compressed wrapper must be alone in its set.
+    const std::string plain = Message(9, magic, 0, 2000, "k", "plain");
+    EXPECT_EQ(UpConvertMessageSet(wrapper + wrapper, kNow, 1 << 20, &batch).error,
+              ErrorCode::kInvalidRecord);
+    EXPECT_EQ(UpConvertMessageSet(plain + wrapper, kNow, 1 << 20, &batch).error,
+              ErrorCode::kInvalidRecord);
+    EXPECT_EQ(UpConvertMessageSet(wrapper + plain, kNow, 1 << 20, &batch).error,
+              ErrorCode::kInvalidRecord);
   }
 }
 
@@ -217,6 +226,16 @@ TEST(LegacyMessageSet, Rejections) {
   EXPECT_EQ(ErrorOf(""), ErrorCode::kInvalidRecord);
   EXPECT_EQ(ErrorOf(Message(0, 1, 0, 1, "k", "v", 0x10)), ErrorCode::kCorruptMessage);
   EXPECT_EQ(ErrorOf(Message(0, 2, 0, 1, "k", "v")), ErrorCode::kInvalidRecord);
+  // Magic 0 and 1 in one set.
+  EXPECT_EQ(ErrorOf(Message(0, 0, 0, 0, "k", "v") + Message(1, 1, 0, 1, "k", "v")),
+            ErrorCode::kInvalidRecord);
+  // LogAppendTime from a producer is refused only where a record would have
+  // no timestamp.
+  EXPECT_EQ(ErrorOf(Message(0, 1, 0x08, -1, "k", "v")), ErrorCode::kInvalidTimestamp);
+  EXPECT_EQ(ErrorOf(Message(0, 1, 0x08, 7, "k", "v")), ErrorCode::kNone);
+  EXPECT_EQ(ErrorOf(Message(0, 1, 1 | 0x08, -1, std::nullopt,
+                            Compressed(Compression::kGzip, InnerSet(1)))),
+            ErrorCode::kInvalidTimestamp);
   // A compressed message inside a wrapper: one level only.
   std::string inner_wrapper =
       Message(0, 1, 1, 1, std::nullopt, Compressed(Compression::kGzip, InnerSet(1)));
@@ -276,12 +295,12 @@ TEST(LegacyMessageSet, DecompressionIsBounded) {
     std::string set = Message(0, 1, static_cast<int8_t>(c), 1, std::nullopt, Compressed(c, big_inner));
     EXPECT_LT(set.size(), size_t{256 << 10});
     EXPECT_EQ(ErrorOf(set, 64 << 10), ErrorCode::kMessageTooLarge);
-    // The budget is for the whole set: two wrappers of 600 KiB each pass
-    // 1 MiB together.
-    std::string half = Message(0, 1, static_cast<int8_t>(c), 1, std::nullopt,
-                               Compressed(c, big_inner.substr(0, 150 * (4096 + 34))));
-    EXPECT_EQ(ErrorOf(half, 1 << 20), ErrorCode::kNone);
-    EXPECT_EQ(ErrorOf(half + half, 1 << 20), ErrorCode::kMessageTooLarge);
+    // The bound is exact.
+    const size_t inner_size = 150 * (4096 + 34);
+    std::string part = Message(0, 1, static_cast<int8_t>(c), 1, std::nullopt,
+                               Compressed(c, big_inner.substr(0, inner_size)));
+    EXPECT_EQ(ErrorOf(part, inner_size), ErrorCode::kNone);
+    EXPECT_EQ(ErrorOf(part, inner_size - 1), ErrorCode::kMessageTooLarge);
   }
 }
 

@@ -114,7 +114,8 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
       }
       std::string_view records = p.records.value_or("");
       std::string converted;  // v0-v2: the legacy set as one magic-2 batch
-      if (h.api_version < 3) {
+      // (A magic-2 batch in v0-v2 goes on as it is, as Kafka allows.)
+      if (h.api_version < 3 && !(records.size() > 16 && records[16] == 2)) {
         LegacyConversion c = UpConvertMessageSet(records, NowMs(), kMaxLegacyInflate, &converted);
         if (c.error != ErrorCode::kNone) {
           set_error(c.error);
