@@ -17,6 +17,7 @@
 """
 
 import gzip
+import logging
 import os
 import struct
 import time
@@ -77,10 +78,26 @@ def record(i, codec):
             [("h", f"x{i}".encode()), ("codec", codec.encode())])
 
 
+class LogLines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, r):
+        self.lines.append(r.getMessage())
+
+
 def ck_produce(bootstrap, topic, codec):
+    """Produces COUNT records; returns librdkafka's protocol/msg debug log."""
     from confluent_kafka import Producer
+    handler = LogLines()
+    log = logging.getLogger(f"librdkafka-{topic}")
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    log.propagate = False
     p = Producer({"bootstrap.servers": bootstrap, "compression.type": codec,
-                  "linger.ms": 20, "batch.num.messages": 50})
+                  "linger.ms": 20, "batch.num.messages": 50, "debug": "protocol,msg"},
+                 logger=log)
     errors = []
     for i in range(COUNT):
         key, value, headers = record(i, codec)
@@ -89,6 +106,7 @@ def ck_produce(bootstrap, topic, codec):
         p.poll(0)
     assert p.flush(30) == 0
     assert errors == []
+    return handler.lines
 
 
 def kafka_python_read(bootstrap, topic, count):
@@ -122,7 +140,9 @@ def test_confluent_kafka_compresses_with_every_codec(start_kafka, codec):
     pytest.importorskip("confluent_kafka")
     kafka = start_kafka()
     topic = f"ck{codec}"
-    ck_produce(kafka.bootstrap, topic, codec)
+    log = ck_produce(kafka.bootstrap, topic, codec)
+    assert any("Sent ProduceRequest (v7" in line for line in log)
+    assert not any("not compressing" in line for line in log)
     batches = wait_stored(kafka.data_dir, topic, COUNT)
     assert sum(b[4] for b in batches) == COUNT
     assert len(batches) >= 3
