@@ -1,6 +1,7 @@
 // Fuzzes the Kafka request path that reads network bytes: framing, request
 // headers, every served API's body decoder, and the RecordBatch v2 check
-// Produce applies (storage::ValidateProducedBatch). The stream is framed
+// Produce applies (storage::ValidateProducedBatch) and, for Produce v0-v2,
+// the legacy message set up-conversion (legacy_message_set.h). The stream is framed
 // once whole and once fed in chunks (as NATS' FuzzParser checks "partial
 // (chunked) message delivery"); both must find the same frames.
 // SaslAuthenticate tokens also go through the PLAIN parser and a SCRAM
@@ -14,6 +15,7 @@
 #include "protocol/kafka/delete_records.h"
 #include "protocol/kafka/frame.h"
 #include "protocol/kafka/group_messages.h"
+#include "protocol/kafka/legacy_message_set.h"
 #include "protocol/kafka/messages.h"
 #include "protocol/kafka/sasl_messages.h"
 #include "protocol/kafka/sasl_plain.h"
@@ -49,6 +51,16 @@ void SaslTokens(std::string_view token) {
   (void)second.Next(token);
 }
 
+// Produce v0-v2: the legacy message set's up-conversion. Whatever it
+// accepts must come out as a batch Produce v3+ would store.
+void LegacySet(std::string_view set) {
+  std::string batch;
+  LegacyConversion c = UpConvertMessageSet(set, 1000, kLimit, &batch);
+  if (c.error != ErrorCode::kNone) return;
+  runnel::storage::BatchHeader bh;
+  if (!runnel::storage::ValidateProducedBatch(batch, 64 << 20, &bh).ok()) __builtin_trap();
+}
+
 void Decode(std::string_view frame) {
   RequestHeader h;
   size_t off = 0;
@@ -71,6 +83,7 @@ void Decode(std::string_view frame) {
           for (const auto& p : t.partitions) {
             runnel::storage::BatchHeader bh;
             (void)runnel::storage::ValidateProducedBatch(p.records.value_or(""), kLimit, &bh);
+            if (v < 3) LegacySet(p.records.value_or(""));
           }
         }
       }

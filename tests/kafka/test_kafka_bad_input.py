@@ -45,7 +45,7 @@ def test_unsupported_api_versions_version_gets_unsupported_version(kafka):
 
 
 def test_unknown_api_key_or_version_closes_the_connection(kafka):
-    for key, version in [(11, 6), (9, 6), (99, 0), (0, 2), (1, 12), (3, 9)]:
+    for key, version in [(11, 6), (9, 6), (99, 0), (0, 8), (1, 12), (3, 9)]:
         r = Raw(kafka.port)
         r.send(request(key, version, 7, b"\x00" * 16))
         assert r.closed(), (key, version)

@@ -14,8 +14,12 @@ namespace {
 // OffsetFetch 5); OffsetCommit starts at 2, the oldest either client sends.
 // SASL (KIP-43, KIP-152): kafka-python sends SaslHandshake v0 and raw
 // tokens, librdkafka SaslHandshake v1 and SaslAuthenticate (handlers_sasl.cc).
+// Produce starts at 0: librdkafka (<= 2.11) compresses with gzip, snappy or
+// lz4 only if the broker serves Produce v0 (its codec check asks for that
+// version); it still produces magic 2 with Produce 7. v0-v2 carry legacy
+// message sets, up-converted on produce (legacy_message_set.h).
 constexpr ApiRange kApis[] = {
-    {ApiKey::kProduce, 3, 7, 9},         {ApiKey::kFetch, 4, 11, 12},
+    {ApiKey::kProduce, 0, 7, 9},         {ApiKey::kFetch, 4, 11, 12},
     {ApiKey::kListOffsets, 1, 2, 6},     {ApiKey::kMetadata, 0, 4, 9},
     {ApiKey::kOffsetCommit, 2, 7, 8},    {ApiKey::kOffsetFetch, 1, 5, 6},
     {ApiKey::kFindCoordinator, 0, 2, 3}, {ApiKey::kJoinGroup, 0, 5, 6},

@@ -47,6 +47,7 @@ struct ApiRange {
 
 // Kafka error codes used by runnel (Apache Kafka `Errors.java`).
 enum class ErrorCode : int16_t {
+  kUnknownServerError = -1,
   kNone = 0,
   kOffsetOutOfRange = 1,
   kCorruptMessage = 2,
@@ -65,6 +66,7 @@ enum class ErrorCode : int16_t {
   kUnknownMemberId = 25,
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
+  kInvalidTimestamp = 32,
   kUnsupportedSaslMechanism = 33,
   kIllegalSaslState = 34,
   kUnsupportedVersion = 35,

@@ -47,7 +47,10 @@ struct MetadataResponse {
 };
 void EncodeMetadata(const MetadataResponse& r, int16_t version, std::string* out);
 
-// ---- Produce (0) v3-v7 ------------------------------------------------------
+// ---- Produce (0) v0-v7 ------------------------------------------------------
+// v0-v2 carry a legacy message set (legacy_message_set.h) and no
+// transactional_id; the response gains throttle_time_ms in v1 and
+// log_append_time_ms in v2.
 struct ProduceRequest {
   struct Partition {
     int32_t index = 0;

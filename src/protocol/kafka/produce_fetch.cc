@@ -15,6 +15,7 @@
 // sendfile(2), from the page cache to the socket. Otherwise (TLS, small
 // sets) the bytes are read with pread on this io thread (ReadRawInto).
 #include "protocol/kafka/kafka_session.h"
+#include "protocol/kafka/legacy_message_set.h"
 #include "protocol/kafka/names.h"
 #include "protocol/kafka/wire.h"
 
@@ -54,6 +55,15 @@ Status ReadRanges(const std::vector<StoredRange>& ranges, std::string* out) {
     }
   }
   return Status::OK();
+}
+
+// What the inner sets of one partition's legacy message set may decompress
+// to, in all (storage::kMaxDecompressedBytes, as for a batch read).
+constexpr size_t kMaxLegacyInflate = 64 << 20;
+
+int64_t NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -131,6 +141,16 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
         continue;
       }
       std::string_view records = p.records.value_or("");
+      std::string converted;  // v0-v2: the legacy set as one magic-2 batch
+      // (A magic-2 batch in v0-v2 goes on as it is, as Kafka allows.)
+      if (h.api_version < 3 && !(records.size() > 16 && records[16] == 2)) {
+        LegacyConversion c = UpConvertMessageSet(records, NowMs(), kMaxLegacyInflate, &converted);
+        if (c.error != ErrorCode::kNone) {
+          set_error(c.error);
+          continue;
+        }
+        records = converted;
+      }
       // Produce v3+: exactly one magic-2 batch per partition.
       if (records.size() < 17) {
         set_error(records.empty() ? ErrorCode::kInvalidRecord : ErrorCode::kCorruptMessage);

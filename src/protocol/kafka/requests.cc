@@ -23,9 +23,9 @@ bool DecodeMetadata(std::string_view body, int16_t version, MetadataRequest* out
   return d.ok();
 }
 
-bool DecodeProduce(std::string_view body, int16_t /*version*/, ProduceRequest* out) {
+bool DecodeProduce(std::string_view body, int16_t version, ProduceRequest* out) {
   Decoder d(body);
-  out->transactional_id = d.NullableString(kFlex);
+  if (version >= 3) out->transactional_id = d.NullableString(kFlex);
   out->acks = d.Int16();
   out->timeout_ms = d.Int32();
   int32_t topics = d.ArrayCount(kFlex, 6);

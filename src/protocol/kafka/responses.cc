@@ -62,11 +62,11 @@ void EncodeProduce(const ProduceResponse& r, int16_t version, std::string* out) 
       e.Int32(p.index);
       e.Int16(Code(p.error));
       e.Int64(p.base_offset);
-      e.Int64(-1);  // log_append_time_ms: CreateTime topics
+      if (version >= 2) e.Int64(-1);  // log_append_time_ms: CreateTime topics
       if (version >= 5) e.Int64(p.log_start_offset);
     }
   }
-  e.Int32(0);  // throttle_time_ms (last in Produce)
+  if (version >= 1) e.Int32(0);  // throttle_time_ms (last in Produce)
 }
 
 void EncodeFetch(const FetchResponse& r, int16_t version, std::string* out,
