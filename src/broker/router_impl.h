@@ -70,12 +70,14 @@ struct DeliveryBatch {
   std::vector<std::shared_ptr<const std::string>> strings;
   const Message* last_message = nullptr;
   const std::string* last_string = nullptr;
+  size_t message_bytes = 0;  // channel + payload bytes of `messages`
 
   void Add(uint64_t id, MatchKind kind, const std::shared_ptr<const std::string>& subscription,
            const MessagePtr& msg) {
     if (msg.get() != last_message) {
       messages.push_back(msg);
       last_message = msg.get();
+      message_bytes += msg->channel.size() + msg->payload.size();
     }
     if (subscription && subscription.get() != last_string) {
       strings.push_back(subscription);
@@ -85,26 +87,40 @@ struct DeliveryBatch {
   }
   bool empty() const { return deliveries.empty(); }
   void clear() {
-    deliveries.clear();
+    ClearAllButMessages();
     messages.clear();
+    message_bytes = 0;
+  }
+  void ClearAllButMessages() {
+    deliveries.clear();
     strings.clear();
     last_message = nullptr;
     last_string = nullptr;
   }
 };
 
-// Cleared batches coming back from destination threads, so a source
-// thread's next flush reuses their capacity instead of allocating. Shared
-// (shared_ptr) between an outbox and the batches it posted: a batch may
-// finish after the Router is gone.
+// Batches coming back from destination threads, so a source thread's next
+// flush reuses their capacity instead of allocating. Shared (shared_ptr)
+// between an outbox and the batches it posted: a batch may finish after the
+// Router is gone.
+//
+// A returned batch still holds its messages' references (unless they are
+// big): Take() drops them on the source thread, which allocated the
+// messages. Freed there, they go back to that thread's malloc cache and
+// arena; freed on the destination, every free took the source arena's lock
+// while the source was allocating from it (futex traffic in the profile).
 class Recycler {
  public:
   // Bounds, so a burst does not pin memory for ever.
   static constexpr size_t kMaxVectors = 8;
   static constexpr size_t kMaxCapacity = 4096;
+  // Messages of a returned batch larger than this together are released on
+  // the destination at once rather than held until the source's next flush.
+  static constexpr size_t kMaxHeldMessageBytes = 1 << 20;
 
+  // On the destination thread, once delivered.
   void Put(DeliveryBatch b);
-  // An empty batch, with capacity if one was returned.
+  // On the source thread: an empty batch, with capacity if one was returned.
   DeliveryBatch Take();
 
  private:

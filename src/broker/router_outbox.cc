@@ -14,16 +14,25 @@ namespace router_internal {
 void Recycler::Put(DeliveryBatch b) {
   const size_t cap = b.deliveries.capacity();
   if (cap == 0 || cap > kMaxCapacity) return;  // freed here, on its way out
-  b.clear();
-  std::lock_guard lock(mu_);
-  if (free_.size() < kMaxVectors) free_.push_back(std::move(b));
+  if (b.message_bytes > kMaxHeldMessageBytes) b.clear();  // big messages go now
+  b.ClearAllButMessages();
+  std::unique_lock lock(mu_);
+  if (free_.size() >= kMaxVectors) {
+    lock.unlock();
+    return;  // freed here, outside the lock
+  }
+  free_.push_back(std::move(b));
 }
 
 DeliveryBatch Recycler::Take() {
-  std::lock_guard lock(mu_);
-  if (free_.empty()) return {};
-  DeliveryBatch b = std::move(free_.back());
-  free_.pop_back();
+  DeliveryBatch b;
+  {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return {};
+    b = std::move(free_.back());
+    free_.pop_back();
+  }
+  b.clear();  // the messages' last references, on the thread that made them
   return b;
 }
 
@@ -41,8 +50,8 @@ void Router::FlushOutbox(uint32_t from) {
     // the next publishes append without growing from nothing.
     router_internal::DeliveryBatch batch = out.recycler->Take();
     std::swap(batch, queued);
-    // The destination, once done, clears the batch and gives it back (on the
-    // destination thread, so the messages' last references drop there).
+    // The destination, once done, gives the batch back; the source's next
+    // Take() drops the messages (see Recycler).
     impl_->post(d, [sink, batch = std::move(batch), recycler = out.recycler]() mutable {
       sink->Deliver(batch.deliveries);
       recycler->Put(std::move(batch));

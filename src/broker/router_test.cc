@@ -35,7 +35,7 @@ class RecordingSink : public DeliverySink {
     ++batches;
     for (const Delivery& d : deliveries) {
       got.push_back({d.subscriber, d.kind, d.subscription ? *d.subscription : "",
-                     d.message->channel, d.message->payload});
+                     std::string(d.message->channel), std::string(d.message->payload)});
     }
   }
   std::vector<uint64_t> Subscribers() const {
@@ -401,7 +401,7 @@ class RepublishingSink : public DeliverySink {
   explicit RepublishingSink(Router* router) : router_(router) {}
   void Deliver(std::span<const Delivery> deliveries) override {
     for (const Delivery& d : deliveries) {
-      seen.push_back(d.message->payload);
+      seen.push_back(std::string(d.message->payload));
       if (d.message->payload == "ping") router_->Publish(0, MakeMessage("news", "pong"));
     }
   }

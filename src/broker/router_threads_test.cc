@@ -40,7 +40,7 @@ class CheckingSink : public DeliverySink {
     for (const Delivery& d : deliveries) {
       if (d.subscriber == kStable + thread_ && d.kind == MatchKind::kChannel) {
         // One publisher, one destination: publish order is kept.
-        const int seq = std::stoi(d.message->payload);
+        const int seq = std::stoi(std::string(d.message->payload));
         EXPECT_EQ(seq, next_seq_) << "thread " << thread_;
         next_seq_ = seq + 1;
       } else if (d.kind == MatchKind::kShared && *d.subscription == "$share/g/jobs/#") {

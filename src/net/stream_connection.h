@@ -1,14 +1,14 @@
-// StreamConnection<Stream>: Connection over a plain TCP socket or an
-// asio::ssl::stream of one. See connection.h for the behaviour.
+// StreamConnection<Stream>: Connection over a plain TCP socket or a
+// TlsSocket (tls_socket.h) on one. See connection.h for the behaviour.
 #pragma once
 
 #include "net/connection.h"
 #include "net/send_file.h"
+#include "net/tls_socket.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,7 +21,7 @@
 namespace runnel::net {
 
 using Tcp = boost::asio::ip::tcp;
-using TlsStream = boost::asio::ssl::stream<Tcp::socket>;
+using TlsStream = TlsSocket;
 
 template <typename Stream>
 class StreamConnection final : public Connection {
@@ -98,9 +98,9 @@ class StreamConnection final : public Connection {
         continue;
       }
       std::string_view data;  // what the session gets: all unconsumed input
-      if (kIsTls || used_ > 0) {
-        // A partial command is pending (or TLS, whose stream has its own
-        // buffers): read behind it into the connection's own buffer.
+      if (used_ > 0) {
+        // A partial command is pending: read behind it into the
+        // connection's own buffer.
         // Room towards what the session needs, growing at most by doubling:
         // resize() zero-fills, so every byte reserved is resident, and a
         // declared 512 MiB bulk that never arrives must not cost 512 MiB.
@@ -123,7 +123,7 @@ class StreamConnection final : public Connection {
         if (ec || n == 0) break;
         used_ += n;
         data = std::string_view(input_.data(), used_);
-      } else if constexpr (!kIsTls) {
+      } else {
         // Nothing pending: hold no buffer while idle, wait for readability,
         // then read synchronously into the io thread's scratch buffer. Only
         // bytes left over (a partial command) are copied into a buffer of

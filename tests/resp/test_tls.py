@@ -256,6 +256,45 @@ def test_garbage_and_plaintext_on_the_tls_port(tls_server, certs):
 
 
 @pytest.mark.parametrize("tls_server", ["tls"], indirect=True)
+def test_commands_sent_with_the_clients_finished_are_answered(tls_server, certs):
+    # A client may send its first commands in the same segment as its
+    # handshake Finished. The server reads ahead, so those records arrive
+    # with the handshake's last read and sit in OpenSSL, not in the socket:
+    # they must be answered without waiting for more input.
+    ctx = client_context(certs)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    s = socket.create_connection(("127.0.0.1", tls_server.port), timeout=10)
+    try:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if outgoing.pending:
+                    s.sendall(outgoing.read())
+                data = s.recv(65536)
+                assert data, "the server closed during the handshake"
+                incoming.write(data)
+        # Done on the client's side; its Finished is still in `outgoing`.
+        tls.write(encode("PING") + encode("ECHO", "early"))
+        s.sendall(outgoing.read())  # Finished and both commands in one send
+        got = b""
+        while b"$5\r\nearly\r\n" not in got:
+            data = s.recv(65536)  # times out (fails) if the server waits
+            assert data, f"closed; got {got!r}"
+            incoming.write(data)
+            while True:
+                try:
+                    got += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    break
+        assert got == b"+PONG\r\n$5\r\nearly\r\n"
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("tls_server", ["tls"], indirect=True)
 def test_slow_tls_subscriber_is_cut_off(tls_server, certs):
     admin = tls_server._s.client()
     admin.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0 0")
