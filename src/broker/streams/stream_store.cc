@@ -296,32 +296,24 @@ Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t phy
   // Records below the physical start were reclaimed; count them as entries.
   uint64_t reclaimed = static_cast<uint64_t>(physical_start);
 
-  auto reader = log_->NewReader(s.name, 0, StartPosition::Offset(physical_start));
-  if (!reader.ok()) return reader.status();
-  ReadBatch batch;
-  while ((*reader)->position() < end) {
-    Status st = (*reader)->ReadInto(&batch);
-    if (!st.ok()) return st;
-    if (batch.empty()) break;
-    for (const RecordView& r : batch.records()) {
-      if (r.offset >= end) break;
-      for (int64_t o = s.end; o < r.offset; ++o) s.hidden.insert(o);  // compaction gaps
-      s.end = r.offset + 1;
-      auto id = EntryIdOf(r);
-      if (!id) {
-        s.hidden.insert(r.offset);
-        continue;
-      }
-      ++entries;
-      last_entry = std::max(last_entry, *id);
-      if (r.offset >= m.set_end) {
-        ++entries_after_set;
-        last_after_set = std::max(last_after_set, *id);
-        any_after_set = true;
-      }
-      s.IndexLocked(*id, r.offset);
+  RETURN_IF_ERROR(ForEachRecord(s.name, physical_start, end, [&](const RecordView& r) {
+    for (int64_t o = s.end; o < r.offset; ++o) s.hidden.insert(o);  // compaction gaps
+    s.end = r.offset + 1;
+    auto id = EntryIdOf(r);
+    if (!id) {
+      s.hidden.insert(r.offset);
+      return true;
     }
-  }
+    ++entries;
+    last_entry = std::max(last_entry, *id);
+    if (r.offset >= m.set_end) {
+      ++entries_after_set;
+      last_after_set = std::max(last_after_set, *id);
+      any_after_set = true;
+    }
+    s.IndexLocked(*id, r.offset);
+    return true;
+  }));
   for (int64_t o = s.end; o < end; ++o) s.hidden.insert(o);
   s.end = std::max(s.end, end);
   if (m.has_set) {
@@ -336,19 +328,24 @@ Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t phy
 
 Status StreamStore::LoadKindLocked(Stream& s, int64_t start, int64_t end) {
   s.kind = Stream::Kind::kUndecided;
-  if (start >= end) return Status::OK();
-  auto reader = log_->NewReader(s.name, 0, StartPosition::Offset(start));
+  return ForEachRecord(s.name, start, end, [&](const RecordView& r) {
+    s.kind = EntryIdOf(r) ? Stream::Kind::kEntries : Stream::Kind::kRecords;
+    return false;  // the first record decides
+  });
+}
+
+Status StreamStore::ForEachRecord(const std::string& name, int64_t from, int64_t end,
+                                  const std::function<bool(const RecordView&)>& fn) {
+  if (from >= end) return Status::OK();
+  auto reader = log_->NewReader(name, 0, StartPosition::Offset(from));
   if (!reader.ok()) return reader.status();
   ReadBatch batch;
   while ((*reader)->position() < end) {
-    Status st = (*reader)->ReadInto(&batch);
-    if (!st.ok()) return st;
+    RETURN_IF_ERROR((*reader)->ReadInto(&batch));
     if (batch.empty()) break;
     for (const RecordView& r : batch.records()) {
-      if (r.offset < start) continue;
-      if (r.offset >= end) break;
-      s.kind = EntryIdOf(r) ? Stream::Kind::kEntries : Stream::Kind::kRecords;
-      return Status::OK();
+      if (r.offset < from) continue;
+      if (r.offset >= end || !fn(r)) return Status::OK();
     }
   }
   return Status::OK();

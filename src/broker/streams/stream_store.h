@@ -294,6 +294,10 @@ class StreamStore {
   Status ScanEntriesLocked(Stream& s, const MetaState& m, int64_t physical_start, int64_t end);
   // Sets s.kind (loading) from the first record in [start, end).
   Status LoadKindLocked(Stream& s, int64_t start, int64_t end);
+  // Calls fn for the records of `name` in [from, end) in order, until it
+  // returns false (partition 0, the stream's).
+  Status ForEachRecord(const std::string& name, int64_t from, int64_t end,
+                       const std::function<bool(const RecordView&)>& fn);
   std::vector<std::function<void()>> TakeWakeableLocked(Stream& s);
   // Offset of the first record that may hold an ID >= id (sparse index).
   int64_t FloorOffsetLocked(const Stream& s, StreamId id) const;
