@@ -245,16 +245,14 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   s.hidden.clear();
   s.index.clear();
   s.last_indexed = -(1LL << 62);
-  RETURN_IF_ERROR(LoadKindLocked(s, physical_start, end));
+  RETURN_IF_ERROR(ScanLocked(s, *m, physical_start, end));
   if (s.records()) {
-    // Every record is an entry: nothing to learn by scanning (a Kafka
+    // Every record is an entry: nothing to learn by scanning on (a Kafka
     // topic may be large). Offsets compaction removed are not known
     // without a scan and count in XLEN (docs/protocols/resp.md).
     s.end = end;
     s.last_id = end > 0 ? RecordIdAt(end - 1) : StreamId::Min();
     s.entries_added = static_cast<uint64_t>(end);
-  } else {
-    RETURN_IF_ERROR(ScanEntriesLocked(s, *m, physical_start, end));
   }
   for (const auto& [off, id] : m->deleted) {
     if (off >= s.start && off < s.end) s.hidden.insert(off);
@@ -286,20 +284,27 @@ Status StreamStore::LoadLocked(Stream& s, bool create) {
   return Status::OK();
 }
 
-// Loading a stream: one scan of its records finds the entries (the rest
-// are hidden), the sparse index, last-generated-id and entries-added.
-Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t physical_start,
-                                      int64_t end) {
+// Loading a stream: its first record decides what the topic is (s.kind);
+// a stream's scan goes on to find the entries (the rest are hidden), the
+// sparse index, last-generated-id and entries-added. A record topic's scan
+// stops at that first record.
+Status StreamStore::ScanLocked(Stream& s, const MetaState& m, int64_t physical_start,
+                               int64_t end) {
   StreamId last_entry, last_after_set;
   bool any_after_set = false;
   uint64_t entries = 0, entries_after_set = 0;
   // Records below the physical start were reclaimed; count them as entries.
   uint64_t reclaimed = static_cast<uint64_t>(physical_start);
 
+  s.kind = Stream::Kind::kUndecided;
   RETURN_IF_ERROR(ForEachRecord(s.name, physical_start, end, [&](const RecordView& r) {
+    auto id = EntryIdOf(r);
+    if (s.kind == Stream::Kind::kUndecided) {
+      s.kind = id ? Stream::Kind::kEntries : Stream::Kind::kRecords;
+      if (s.records()) return false;
+    }
     for (int64_t o = s.end; o < r.offset; ++o) s.hidden.insert(o);  // compaction gaps
     s.end = r.offset + 1;
-    auto id = EntryIdOf(r);
     if (!id) {
       s.hidden.insert(r.offset);
       return true;
@@ -314,6 +319,7 @@ Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t phy
     s.IndexLocked(*id, r.offset);
     return true;
   }));
+  if (s.records()) return Status::OK();
   for (int64_t o = s.end; o < end; ++o) s.hidden.insert(o);
   s.end = std::max(s.end, end);
   if (m.has_set) {
@@ -324,14 +330,6 @@ Status StreamStore::ScanEntriesLocked(Stream& s, const MetaState& m, int64_t phy
     s.entries_added = reclaimed + entries;
   }
   return Status::OK();
-}
-
-Status StreamStore::LoadKindLocked(Stream& s, int64_t start, int64_t end) {
-  s.kind = Stream::Kind::kUndecided;
-  return ForEachRecord(s.name, start, end, [&](const RecordView& r) {
-    s.kind = EntryIdOf(r) ? Stream::Kind::kEntries : Stream::Kind::kRecords;
-    return false;  // the first record decides
-  });
 }
 
 Status StreamStore::ForEachRecord(const std::string& name, int64_t from, int64_t end,

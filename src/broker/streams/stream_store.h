@@ -291,9 +291,9 @@ class StreamStore {
   void CommitLocked(Stream& s, int64_t offset, std::optional<StreamId> id);
   // A record topic's records below `end` are committed entries.
   void AdvanceRecordsLocked(Stream& s, int64_t end);
-  Status ScanEntriesLocked(Stream& s, const MetaState& m, int64_t physical_start, int64_t end);
-  // Sets s.kind (loading) from the first record in [start, end).
-  Status LoadKindLocked(Stream& s, int64_t start, int64_t end);
+  // Loading: sets s.kind from the first record in [physical_start, end)
+  // and, for a stream, scans its entries (stream_store.cc).
+  Status ScanLocked(Stream& s, const MetaState& m, int64_t physical_start, int64_t end);
   // Calls fn for the records of `name` in [from, end) in order, until it
   // returns false (partition 0, the stream's).
   Status ForEachRecord(const std::string& name, int64_t from, int64_t end,
