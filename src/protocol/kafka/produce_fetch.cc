@@ -185,29 +185,32 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
         std::lock_guard lock(state->mu);
         state->fan_out.emplace_back(ti, pi, std::string(records));
       }
-      // Committed records up to base + last offset delta: the stream store
-      // hears of them (XREAD of a Kafka topic), on the writer thread.
-      std::function<void(int64_t)> appended;
-      if (ctx_->appended && records.size() >= kLastOffsetDeltaAt + 4) {
-        const int32_t last_delta = Decoder(records.substr(kLastOffsetDeltaAt, 4)).Int32();
-        appended = [ctx = ctx_, name = std::string(t.name), partition = p.index,
-                    last_delta](int64_t base) {
-          ctx->appended(name, partition, base + last_delta + 1);
-        };
-      }
-      producer->AppendRawAsync(p.index, std::string(records),
-                               [state, ti, pi, release,
-                                appended = std::move(appended)](Result<int64_t> base) {
+      // The end offset the append reaches is base + last offset delta + 1:
+      // the stream store hears of it (XREAD of a Kafka topic), on the
+      // writer thread. (A batch that appends has a whole header.)
+      const int32_t last_delta = records.size() >= kLastOffsetDeltaAt + 4
+                                     ? Decoder(records.substr(kLastOffsetDeltaAt, 4)).Int32()
+                                     : -1;
+      // (last use of `records`: an up-converted batch is moved, not copied)
+      std::string stored = converted.empty() ? std::string(records) : std::move(converted);
+      producer->AppendRawAsync(p.index, std::move(stored),
+                               [ctx = ctx_, state, ti, pi, release,
+                                last_delta](Result<int64_t> base) {
+                                 auto& rt = state->response.topics[ti];
                                  {
                                    std::lock_guard lock(state->mu);
-                                   auto& rp = state->response.topics[ti].partitions[pi];
+                                   auto& rp = rt.partitions[pi];
                                    if (base.ok()) {
                                      rp.base_offset = *base;
                                    } else {
                                      rp.error = ErrorFromStatus(base.status());
                                    }
                                  }
-                                 if (base.ok() && appended) appended(*base);
+                                 if (base.ok() && ctx->appended && last_delta >= 0) {
+                                   // name and index are set before any append starts
+                                   ctx->appended(rt.name, rt.partitions[pi].index,
+                                                 *base + last_delta + 1);
+                                 }
                                  release();
                                });
     }
