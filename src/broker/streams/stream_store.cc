@@ -63,7 +63,7 @@ StreamStore::~StreamStore() {
   timer_cv_.notify_all();
   timer_thread_.join();
   // Appends in flight hold their Stream; their producers finish here.
-  std::unordered_map<std::string, std::shared_ptr<Stream>> streams;
+  decltype(streams_) streams;
   {
     std::lock_guard lock(mu_);
     streams.swap(streams_);
@@ -176,7 +176,7 @@ Status StreamStore::ReplayMeta() {
 
 std::shared_ptr<StreamStore::Stream> StreamStore::Slot(std::string_view key) {
   std::lock_guard lock(mu_);
-  auto it = streams_.find(std::string(key));
+  auto it = streams_.find(key);
   if (it != streams_.end()) return it->second;
   auto s = std::make_shared<Stream>();
   s->name = std::string(key);
@@ -693,7 +693,7 @@ void StreamStore::NoteAppended(std::string_view topic, int32_t partition, int64_
   std::shared_ptr<Stream> s;
   {
     std::lock_guard lock(mu_);
-    auto it = streams_.find(std::string(topic));
+    auto it = streams_.find(topic);
     if (it == streams_.end()) return;  // not loaded: its load will see the records
     s = it->second;
   }

@@ -329,7 +329,8 @@ class StreamStore {
   std::unique_ptr<LogStartMover> mover_;
 
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<Stream>> streams_;        // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<Stream>, StringHash, std::equal_to<>>
+      streams_;  // guarded by mu_
   std::unordered_map<std::string, std::unique_ptr<MetaState>> meta_state_;  // replayed; mu_
 
   // Durable topic names known to this process (PUBLISH's question).
