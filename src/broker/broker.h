@@ -34,6 +34,10 @@ struct Settings {
   std::atomic<uint64_t> pubsub_hard_bytes{32ULL << 20};
   std::atomic<uint64_t> pubsub_soft_bytes{8ULL << 20};
   std::atomic<int64_t> pubsub_soft_seconds{60};
+  // A connection that only publishes moves to the io thread of the
+  // subscribers it feeds (resp_session.h, "Moving"). CONFIG SET
+  // follow-subscribers no turns it off.
+  std::atomic<bool> follow_subscribers{true};
 
   void SetRequirePass(std::string pass) {
     std::lock_guard lock(mu_);
@@ -61,6 +65,7 @@ struct Stats {
   std::atomic<uint64_t> idle_timeouts{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> unexpected_errors{0};
+  std::atomic<uint64_t> connections_moved{0};  // to another io thread
 };
 
 class Broker {

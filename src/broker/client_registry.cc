@@ -39,9 +39,7 @@ size_t ClientRegistry::size() const {
 
 bool ClientRegistry::Kill(uint64_t id) {
   std::shared_ptr<ClientEntry> e = Find(id);
-  if (!e || !e->run_on_owner || !e->kill) return false;
-  e->run_on_owner([e] { e->kill(); });
-  return true;
+  return e && e->PostKill();
 }
 
 }  // namespace runnel::broker

@@ -35,9 +35,35 @@ struct ClientEntry {
   std::atomic<uint64_t> output_bytes{0};
   std::atomic<uint64_t> input_bytes{0};
   std::atomic<bool> no_evict{false};
-  // Runs `fn` on the owner's io thread (set by the owner).
-  std::function<void(std::function<void()> fn)> run_on_owner;
-  std::function<void()> kill;  // called on the owner's thread
+  // The owner: `run_on_owner(fn)` runs fn on its io thread, where `kill`
+  // closes the connection. Set by the owner, again when its connection
+  // moves to another io thread; read by other threads (Kill).
+  // Returns whether a kill was requested before (then the new owner closes).
+  bool SetOwner(std::function<void(std::function<void()>)> run_on_owner,
+                std::function<void()> kill) {
+    std::lock_guard lock(mu);
+    run_on_owner_ = std::move(run_on_owner);
+    kill_ = std::move(kill);
+    return kill_requested.load(std::memory_order_relaxed);
+  }
+  // Posts the kill to the owner; false if no owner was set. The request is
+  // also remembered (kill_requested), so a connection that was moving to
+  // another thread meanwhile closes on arrival.
+  bool PostKill() {
+    std::function<void(std::function<void()>)> run;
+    std::function<void()> kill;
+    {
+      std::lock_guard lock(mu);
+      if (!run_on_owner_ || !kill_) return false;
+      // Under the lock: an owner set after this sees the request.
+      kill_requested.store(true, std::memory_order_relaxed);
+      run = run_on_owner_;
+      kill = kill_;
+    }
+    run(std::move(kill));
+    return true;
+  }
+  std::atomic<bool> kill_requested{false};
 
   void SetName(std::string name) {
     std::lock_guard lock(mu);
@@ -60,6 +86,8 @@ struct ClientEntry {
  private:
   mutable std::mutex mu;
   std::string name_;
+  std::function<void(std::function<void()>)> run_on_owner_;  // guarded by mu
+  std::function<void()> kill_;                               // guarded by mu
   std::atomic<const std::string_view*> last_command_{nullptr};
 };
 

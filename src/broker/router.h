@@ -157,8 +157,11 @@ class Router {
   // Shard channels only (SPUBLISH).
   size_t SPublish(uint32_t from, MessagePtr msg);
   // Hands over everything queued by thread `from` (see the class comment).
-  // Must run on thread `from`.
-  void FlushOutbox(uint32_t from);
+  // Must run on thread `from`. Returns the destination threads that got
+  // deliveries, one bit each (bit 63 stands for thread 63 and above): a
+  // publishing session uses it to follow its subscribers (resp_session.h,
+  // "Moving").
+  uint64_t FlushOutbox(uint32_t from);
 
   // Introspection (PUBSUB ...). `pattern` empty = all.
   std::vector<std::string> Channels(std::string_view pattern) const;

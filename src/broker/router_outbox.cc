@@ -4,6 +4,7 @@
 #include "broker/router_impl.h"
 #include "util/check.h"
 
+#include <algorithm>
 #include <mutex>
 #include <utility>
 
@@ -38,12 +39,14 @@ DeliveryBatch Recycler::Take() {
 
 }  // namespace router_internal
 
-void Router::FlushOutbox(uint32_t from) {
+uint64_t Router::FlushOutbox(uint32_t from) {
   RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
   router_internal::Outbox& out = impl_->outboxes[from];
+  uint64_t destinations = 0;
   for (uint32_t d = 0; d < impl_->threads; ++d) {
     router_internal::DeliveryBatch& queued = out.to[d];
     if (queued.empty() || d == from) continue;
+    destinations |= uint64_t{1} << std::min(d, 63u);
     DeliverySink* sink = impl_->sinks[d];
     RUNNEL_CHECK(sink != nullptr, "no sink for io thread %u", d);
     // The batch travels with the post; a recycled vector takes its place so
@@ -63,6 +66,7 @@ void Router::FlushOutbox(uint32_t from) {
   // instead of the one being iterated (it flushes on its next wake-up).
   router_internal::DeliveryBatch& own = out.to[from];
   if (!own.empty()) {
+    destinations |= uint64_t{1} << std::min(from, 63u);
     DeliverySink* sink = impl_->sinks[from];
     RUNNEL_CHECK(sink != nullptr, "no sink for io thread %u", from);
     router_internal::DeliveryBatch batch = std::move(out.self_spare);
@@ -71,6 +75,7 @@ void Router::FlushOutbox(uint32_t from) {
     batch.clear();
     out.self_spare = std::move(batch);
   }
+  return destinations;
 }
 
 }  // namespace runnel::broker

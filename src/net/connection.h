@@ -60,9 +60,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   size_t input_buffer_capacity() const { return input_capacity_; }
 
+  // Asks to move this connection to io thread `thread` once it is quiet:
+  // after the current input is handled and the output sent (waiting at
+  // most a few milliseconds for that), if the session agrees (CanMove).
+  // Otherwise the request lapses. Moves are what puts a publisher on the
+  // thread of the subscribers it feeds (resp_session.h, "Moving").
+  void RequestMove(int thread) { move_to_ = thread; }
+
  protected:
   Connection(uint64_t id, int thread_index, ConnectionLimits limits)
       : id_(id), thread_index_(thread_index), limits_(limits) {}
+
+  // A moved connection keeps its identity: times and addresses.
+  void TakeOver(const Connection& old) {
+    remote_address_ = old.remote_address_;
+    local_address_ = old.local_address_;
+    tls_ = old.tls_;
+    created_ = old.created_;
+    last_activity_ = old.last_activity_;
+  }
 
   const uint64_t id_;
   const int thread_index_;
@@ -76,6 +92,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool close_after_flush_ = false;
   size_t input_capacity_ = 0;
+  int move_to_ = -1;  // RequestMove's thread, -1: none asked
 };
 
 }  // namespace runnel::net

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 namespace runnel::net {
@@ -35,6 +36,17 @@ class Session {
 
   // The connection is gone (peer closed, error, limit, shutdown). Last call.
   virtual void OnClose() = 0;
+
+  // Moving to another io thread (Connection::RequestMove). A session that
+  // asked for a move is asked again when the connection is quiet (no input
+  // pending, output sent): CanMove says whether nothing it has in flight
+  // names its thread. Then Detach runs on the old thread (drop that
+  // thread's registrations) and Reattach on the new one: it returns the
+  // session for `conn`, the connection on the new thread, built from this
+  // one's state; this one is destroyed after it, with no other call.
+  virtual bool CanMove() const { return false; }
+  virtual void Detach() {}
+  virtual std::unique_ptr<Session> Reattach(Connection& /*conn*/) { return nullptr; }
 };
 
 }  // namespace runnel::net

@@ -3,11 +3,14 @@
 #pragma once
 
 #include "net/connection.h"
+#include "net/io_pool.h"
 #include "net/send_file.h"
 #include "net/tls_socket.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +20,8 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <unistd.h>
+#include <utility>
 
 namespace runnel::net {
 
@@ -31,10 +36,14 @@ class StreamConnection final : public Connection {
   static constexpr size_t kScratchBytes = 64 << 10;
 
   // The session is made by `make_session` once the connection exists.
-  StreamConnection(Stream stream, uint64_t id, int thread_index, ConnectionLimits limits)
+  // `pool` (optional) is where RequestMove finds the other io threads.
+  StreamConnection(Stream stream, uint64_t id, int thread_index, ConnectionLimits limits,
+                   IoPool* pool = nullptr)
       : Connection(id, thread_index, limits),
         stream_(std::move(stream)),
-        resume_reading_(stream_.get_executor()) {
+        resume_reading_(stream_.get_executor()),
+        drained_(stream_.get_executor()),
+        pool_(pool) {
     tls_ = kIsTls;
     boost::system::error_code ec;
     auto& sock = Socket();
@@ -58,12 +67,16 @@ class StreamConnection final : public Connection {
     }
   }
 
-  // The connection's life: TLS handshake, then read until closed.
-  boost::asio::awaitable<void> Run() {
+  // The connection's life: TLS handshake, then read until closed. `moved`:
+  // this is a connection moved from another thread (MoveIfQuiet), with its
+  // session already attached: no handshake, no OnOpen.
+  boost::asio::awaitable<void> Run(bool moved = false) {
     auto self = this->shared_from_this();  // lives as long as the loop
     using boost::asio::as_tuple;
     using boost::asio::use_awaitable;
-    if constexpr (kIsTls) {
+    if (moved) {
+      // Straight to reading.
+    } else if constexpr (kIsTls) {
       // A client that connects and never finishes the handshake must not
       // hold the connection for ever: it gets limits_.handshake_timeout.
       boost::asio::steady_timer deadline(stream_.get_executor());
@@ -82,7 +95,8 @@ class StreamConnection final : public Connection {
         co_return;
       }
     }
-    if (Session::Action a = session_->OnOpen(); a != Session::Action::kContinue) {
+    if (Session::Action a = moved ? Session::Action::kContinue : session_->OnOpen();
+        a != Session::Action::kContinue) {
       if (a == Session::Action::kCloseAfterFlush) {
         CloseAfterFlush();
       } else {
@@ -161,6 +175,7 @@ class StreamConnection final : public Connection {
         break;
       }
       Flush();
+      if (move_to_ >= 0 && co_await MoveIfQuiet()) co_return;  // lives on elsewhere
     }
     // After QUIT the pending write closes the connection when it completes.
     if (!close_after_flush_ || out_.empty()) Close();
@@ -222,8 +237,74 @@ class StreamConnection final : public Connection {
     return scratch;
   }
 
+  // RequestMove's move, at the end of a wake-up: waits briefly for the
+  // output to be sent, then, if nothing is pending on either side and the
+  // session agrees, hands the descriptor, the TLS state and the session to
+  // a new connection object on the target thread. true: moved (this object
+  // is done and drops out of Run without closing anything).
+  boost::asio::awaitable<bool> MoveIfQuiet() {
+    using boost::asio::as_tuple;
+    using boost::asio::use_awaitable;
+    const int target = std::exchange(move_to_, -1);
+    if (pool_ == nullptr || target < 0 || target >= pool_->size() || target == thread_index_) {
+      co_return false;
+    }
+    if (writing_) {
+      // The replies just flushed: a client that reads them takes
+      // microseconds; one that does not is not worth waiting for.
+      draining_ = true;
+      drained_.expires_after(std::chrono::milliseconds(5));
+      co_await drained_.async_wait(as_tuple(use_awaitable));
+      draining_ = false;
+    }
+    if (closed_ || writing_ || !out_.empty() || used_ > 0 || !session_->CanMove()) {
+      co_return false;
+    }
+    if constexpr (kIsTls) {
+      if (!stream_.quiet()) co_return false;
+    }
+    boost::system::error_code ec;
+    const Tcp::endpoint local = Socket().local_endpoint(ec);
+    if (ec) co_return false;
+    session_->Detach();
+    const int fd = Socket().release(ec);
+    closed_ = true;  // this object: nothing more happens on it
+    if (ec || fd < 0) {
+      Finish();  // the session is told, as for any close
+      co_return true;
+    }
+    auto moved = std::make_shared<Stream>(std::move(stream_));  // the TLS session, if any
+    auto old = std::static_pointer_cast<StreamConnection>(this->shared_from_this());
+    boost::asio::post(pool_->context(target), [old, moved, fd, target, protocol = local.protocol()] {
+      boost::system::error_code aec;
+      Tcp::socket sock(old->pool_->context(target));
+      sock.assign(protocol, fd, aec);
+      if (aec) {
+        ::close(fd);
+        old->Finish();
+        return;
+      }
+      std::shared_ptr<StreamConnection> conn;
+      if constexpr (kIsTls) {
+        conn = std::make_shared<StreamConnection>(TlsStream(std::move(*moved), std::move(sock)),
+                                                  old->id_, target, old->limits_, old->pool_);
+      } else {
+        conn = std::make_shared<StreamConnection>(std::move(sock), old->id_, target,
+                                                  old->limits_, old->pool_);
+      }
+      conn->TakeOver(*old);
+      conn->SetSession(old->session_->Reattach(*conn));
+      old->session_.reset();
+      old->finished_ = true;
+      boost::asio::co_spawn(old->pool_->context(target), conn->Run(/*moved=*/true),
+                            boost::asio::detached);
+    });
+    co_return true;
+  }
+
   // After a write: resume reading once the output drained enough, send on.
   void Written() {
+    if (draining_) drained_.cancel();
     if (out_.size() <= limits_.pause_reading_above / 2) resume_reading_.cancel();
     if (!out_.empty()) {
       Flush();
@@ -277,6 +358,9 @@ class StreamConnection final : public Connection {
 
   Stream stream_;
   boost::asio::steady_timer resume_reading_;
+  boost::asio::steady_timer drained_;  // MoveIfQuiet's wait for a write
+  bool draining_ = false;
+  IoPool* const pool_;
   std::unique_ptr<Session> session_;
   std::string input_;
   size_t used_ = 0;

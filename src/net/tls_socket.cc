@@ -94,6 +94,13 @@ TlsSocket::TlsSocket(TlsSocket&& other) noexcept
   if (wbio_ != nullptr) BIO_set_data(wbio_, this);
 }
 
+TlsSocket::TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept
+    : TlsSocket(std::move(other)) {
+  socket_ = std::move(socket);  // the BIO reads the same descriptor number
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+}
+
 TlsSocket::~TlsSocket() {
   if (ssl_ != nullptr) SSL_free(ssl_);  // and both BIOs; the socket closes itself
 }

@@ -43,11 +43,17 @@ class TlsSocket {
   // key and verification settings.
   TlsSocket(Tcp::socket socket, boost::asio::ssl::context& ctx);
   TlsSocket(TlsSocket&& other) noexcept;
+  // `other`'s TLS session over `socket`, a new socket object for the same
+  // descriptor (on another io thread: StreamConnection's moves). Use only
+  // when `other` is quiet().
+  TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept;
   TlsSocket& operator=(TlsSocket&&) = delete;
   TlsSocket(const TlsSocket&) = delete;
   ~TlsSocket();
 
   executor_type get_executor() { return socket_.get_executor(); }
+  // No ciphertext waits to be sent and no read error is kept.
+  bool quiet() const { return sent_ >= out_.size() && !read_error_; }
   Tcp::socket& next_layer() { return socket_; }
 
   // Completes once the handshake is done (or failed). The type must be

@@ -7,6 +7,7 @@ protocol; ordering; fan-out across io threads; redis-py's PubSub (RESP2)
 and redis-cli -3 in subscribe mode."""
 
 import os
+import re
 import select
 import subprocess
 import threading
@@ -546,3 +547,88 @@ def test_redis_cli_resp3_subscribe(server):
     finally:
         proc.kill()
         proc.wait(10)
+
+
+# ---- publishers follow their subscribers (resp_session.h, "Moving") --------------
+
+def connections_moved(admin):
+    info = admin.call("INFO", "stats").decode()
+    return int(re.search(r"connections_moved:(\d+)", info).group(1))
+
+
+def publish_in_rounds(pub, channel, first, rounds, per_round):
+    """`rounds` pipelined writes of `per_round` PUBLISHes, each answered
+    before the next: every round is a wake-up of its own on the server."""
+    for r in range(rounds):
+        base = first + r * per_round
+        pub.send_raw(b"".join(encode("PUBLISH", channel, str(base + i)) for i in range(per_round)))
+        assert pub.read_many(per_round, timeout=30) == [1] * per_round
+
+
+def test_publisher_moves_to_its_subscribers_thread_and_keeps_its_state(server, resp):
+    # Accepted one after the other, the two land on different io threads.
+    sub = server.client(resp)
+    pub = server.client(resp)
+    admin = server.client()
+    assert pub.call("CLIENT", "SETNAME", "mover") == b"OK"
+    pub_id = pub.call("CLIENT", "ID")
+    sub.send("SUBSCRIBE", "follow")
+    sub.read()
+    before = connections_moved(admin)
+    publish_in_rounds(pub, "follow", 0, rounds=60, per_round=20)
+    assert connections_moved(admin) == before + 1
+    # Everything arrived once, in order, across the move.
+    assert frames(sub, 1200, timeout=30) == [message(resp, "follow", str(i)) for i in range(1200)]
+    # The moved connection is the same client: id, name, protocol.
+    assert pub.call("CLIENT", "ID") == pub_id
+    assert pub.call("CLIENT", "GETNAME") == b"mover"
+    config = pub.call("CONFIG", "GET", "timeout")
+    assert (config.dict() if resp == 3 else list(config)) == (
+        {b"timeout": b"0"} if resp == 3 else [b"timeout", b"0"])
+    listing = admin.call("CLIENT", "LIST").decode()
+    assert len([ln for ln in listing.splitlines() if " name=mover " in ln]) == 1
+    # It settled: more publishing does not move it again.
+    publish_in_rounds(pub, "follow", 1200, rounds=40, per_round=20)
+    assert frames(sub, 800, timeout=30) == [
+        message(resp, "follow", str(i)) for i in range(1200, 2000)]
+    assert connections_moved(admin) == before + 1
+    # CLIENT KILL finds it where it is now.
+    assert admin.call("CLIENT", "KILL", "ID", str(pub_id)) == 1
+    deadline = time.monotonic() + 10
+    while " name=mover " in admin.call("CLIENT", "LIST").decode():
+        assert time.monotonic() < deadline, "the killed publisher is still listed"
+        time.sleep(0.02)
+
+
+def test_publisher_to_subscribers_on_every_thread_stays(server, resp):
+    subs = [server.client(resp) for _ in range(4)]  # both io threads
+    for s in subs:
+        s.send("SUBSCRIBE", "everywhere")
+        s.read()
+    pub = server.client(resp)
+    admin = server.client()
+    before = connections_moved(admin)
+    for r in range(40):
+        pub.send_raw(b"".join(encode("PUBLISH", "everywhere", str(r * 10 + i)) for i in range(10)))
+        assert pub.read_many(10, timeout=30) == [4] * 10
+    assert connections_moved(admin) == before
+    for s in subs:
+        assert frames(s, 400, timeout=30) == [
+            message(resp, "everywhere", str(i)) for i in range(400)]
+
+
+def test_follow_subscribers_can_be_turned_off(server, resp):
+    sub = server.client(resp)
+    pub = server.client(resp)
+    admin = server.client()
+    assert admin.call("CONFIG", "GET", "follow-subscribers") == [b"follow-subscribers", b"yes"]
+    assert admin.call("CONFIG", "SET", "follow-subscribers", "no") == b"OK"
+    sub.send("SUBSCRIBE", "stay")
+    sub.read()
+    before = connections_moved(admin)
+    publish_in_rounds(pub, "stay", 0, rounds=60, per_round=20)
+    assert connections_moved(admin) == before
+    assert frames(sub, 1200, timeout=30) == [message(resp, "stay", str(i)) for i in range(1200)]
+    assert admin.call_raw("CONFIG", "SET", "follow-subscribers", "maybe") == (
+        b"-ERR CONFIG SET failed (possibly related to argument 'follow-subscribers') - "
+        b"argument must be 'yes' or 'no'\r\n")

@@ -161,6 +161,20 @@ const std::vector<ConfigParam>& Params() {
       {"client-output-buffer-limit",
        [](RespContext& c) { return OutputLimitValue(c.broker->settings()); },
        [](RespContext& c, std::string_view v) { return SetOutputLimit(c.broker->settings(), v); }},
+      {"follow-subscribers",
+       [](RespContext& c) {
+         return std::string(c.broker->settings().follow_subscribers.load() ? "yes" : "no");
+       },
+       [](RespContext& c, std::string_view v) -> std::string {
+         if (EqualsIgnoreCase(v, "yes")) {
+           c.broker->settings().follow_subscribers.store(true);
+         } else if (EqualsIgnoreCase(v, "no")) {
+           c.broker->settings().follow_subscribers.store(false);
+         } else {
+           return "argument must be 'yes' or 'no'";
+         }
+         return {};
+       }},
       {"requirepass", [](RespContext& c) { return c.broker->settings().requirepass(); },
        [](RespContext& c, std::string_view v) -> std::string {
          c.broker->settings().SetRequirePass(std::string(v));
@@ -257,6 +271,7 @@ void RespSession::ConfigCmd(Command argv) {
     s.output_limit_disconnections = 0;
     s.idle_timeouts = 0;
     s.protocol_errors = 0;
+    s.connections_moved = 0;
     Reply([](RespWriter& w) { w.Raw(kOk); });
   } else if (sub == "rewrite") {
     ReplyError(ctx_->facts.config_file.empty()

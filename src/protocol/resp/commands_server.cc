@@ -229,6 +229,7 @@ void RespSession::Info(Command argv) {
     Field(&out, "client_output_buffer_limit_disconnections",
           stats.output_limit_disconnections.load());
     Field(&out, "idle_timeout_disconnections", stats.idle_timeouts.load());
+    Field(&out, "connections_moved", stats.connections_moved.load());
     Field(&out, "protocol_errors", stats.protocol_errors.load());
   }
   if (want.count("keyspace") || want.count("topics")) {

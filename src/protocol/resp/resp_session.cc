@@ -46,13 +46,7 @@ net::Session::Action RespSession::OnOpen() {
   entry_->addr = conn_.remote_address();
   entry_->laddr = conn_.local_address();
   entry_->last_command_ms = NowMs();
-  std::weak_ptr<net::Connection> weak = conn_.weak_from_this();
-  const broker::Router::Post& post = broker_.post();
-  const uint32_t thread = thread_;
-  entry_->run_on_owner = [post, thread](std::function<void()> fn) { post(thread, std::move(fn)); };
-  entry_->kill = [weak] {
-    if (auto c = weak.lock()) c->Close();
-  };
+  SetOwner();
   if (!broker_.clients().Add(entry_)) {
     // Logged at most once a second: a flood of refused clients must not
     // flood the log too.
@@ -91,7 +85,7 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
   }
   // Everything this wake-up published goes out now, one hand-off per
   // destination thread.
-  broker_.router().FlushOutbox(thread_);
+  FollowDeliveries(broker_.router().FlushOutbox(thread_));
   *consumed = pos;
   // Counters shared by all threads are touched once per wake-up, not once
   // per command: a shared cache line bounced per command costs more than
@@ -250,7 +244,7 @@ void RespSession::OnClose() {
   *alive_ = nullptr;
   UnsubscribeAll();
   if (registered_) {
-    broker_.local(thread_).Remove(conn_.id());
+    if (!detached_) broker_.local(thread_).Remove(conn_.id());
     broker_.clients().Remove(conn_.id());
     registered_ = false;
   }

@@ -28,6 +28,15 @@
 // batch re-encoded as RESP) and run when the pause ends.
 //
 // Deliveries (Deliver) arrive on the same io thread through LocalClients.
+// Moving (resp_session_move.cc): a connection that only publishes, and
+// whose publishes of the last several wake-ups all went to subscribers on
+// one other io thread, moves there (net::Connection::RequestMove), so its
+// messages reach them with no cross-thread hand-off and wake-up: on a small
+// machine that hop costs more than the delivery itself. Not when the target
+// thread already has far more clients than this one, not more than once a
+// second, not with anything in flight (CanMove); CONFIG SET
+// follow-subscribers no turns it off. INFO stats counts connections_moved.
+//
 // Output limits follow Redis' `client-output-buffer-limit pubsub`: a client
 // with subscriptions whose queued output reaches the hard limit, or stays at
 // or above the soft limit for more than soft-seconds, is closed (logged and
@@ -100,6 +109,11 @@ class RespSession final : public net::Session, public broker::LocalClient {
   void EndDeliveries() override;
   void Cron(std::chrono::steady_clock::time_point now) override;
   void Shutdown() override { conn_.CloseAfterFlush(); }
+
+  // net::Session: moving to another io thread (resp_session_move.cc).
+  bool CanMove() const override;
+  void Detach() override;
+  std::unique_ptr<net::Session> Reattach(net::Connection& conn) override;
 
   // Command handlers, one per command or container (commands_*.cc). The
   // dispatcher has checked arity, authentication and subscribed mode.
@@ -262,6 +276,11 @@ class RespSession final : public net::Session, public broker::LocalClient {
   void CheckOutputLimits(std::chrono::steady_clock::time_point now);
   void CloseSoon(const char* why);
   broker::Subscriber self() const { return {thread_, conn_.id()}; }
+  // entry_'s owner: this io thread and connection (OnOpen, Reattach).
+  void SetOwner();
+  // After a wake-up's publishes: the threads they went to (FlushOutbox's
+  // answer). Asks for a move when they keep going to one other thread.
+  void FollowDeliveries(uint64_t destinations);
 
   // CLIENT subcommands (commands_client.cc).
   void ClientList(Command argv);
@@ -304,6 +323,12 @@ class RespSession final : public net::Session, public broker::LocalClient {
   // Output limits: when the soft limit was first reached (epoch = not over).
   std::chrono::steady_clock::time_point soft_since_{};
   bool close_pending_ = false;
+
+  // Moving: wake-ups in a row whose deliveries all went to follow_thread_.
+  uint32_t follow_thread_ = 0;
+  uint32_t follow_streak_ = 0;
+  std::chrono::steady_clock::time_point moved_at_{};
+  bool detached_ = false;  // Detach ran: this thread's registrations are gone
 };
 
 template <typename F>
