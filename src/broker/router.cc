@@ -56,12 +56,6 @@ size_t CountSubscribers(const ChannelMap& map, std::string_view channel) {
   return it == map.end() ? 0 : it->second.size();
 }
 
-// Returns how many deliveries it queued.
-size_t QueueAll(Outbox& out, const SubscriberSet& subs, MatchKind kind,
-                const std::shared_ptr<const std::string>& subscription, const MessagePtr& msg) {
-  for (const Subscriber& s : subs.members()) out.Add(s.thread, s.id, kind, subscription, msg);
-  return subs.size();
-}
 
 }  // namespace
 
@@ -194,27 +188,72 @@ bool Router::UnsubscribeFilter(Subscriber s, std::string_view filter) {
   return true;
 }
 
+namespace {
+
+// Calls add(thread, id, kind, subscription) for every receiver of a message
+// on `channel` among channel, pattern and filter subscriptions (one member
+// per shared group). Under the caller's read lock.
+template <typename Impl, typename Add>
+void MatchPublish(Impl& impl, std::string_view channel, Add&& add) {
+  if (auto it = impl.channels.find(channel); it != impl.channels.end()) {
+    for (const Subscriber& s : it->second.members()) add(s, MatchKind::kChannel, nullptr);
+  }
+  impl.patterns.Match(channel, [&](const std::string&, const PatternEntry& e) {
+    for (const Subscriber& s : e.subscribers.members()) add(s, MatchKind::kPattern, e.pattern);
+  });
+  impl.filters.Match(channel, [&](const FilterEntry& e) {
+    for (const Subscriber& s : e.subscribers.members()) add(s, MatchKind::kFilter, e.filter);
+    // Groups are never empty (the last member leaving erases its group).
+    for (const auto& [name, shared] : e.groups) add(shared->group.Pick(), MatchKind::kShared, shared->name);
+  });
+}
+
+template <typename Impl, typename Add>
+void MatchShard(Impl& impl, std::string_view channel, Add&& add) {
+  if (auto it = impl.shards.find(channel); it != impl.shards.end()) {
+    for (const Subscriber& s : it->second.members()) add(s, MatchKind::kShard, nullptr);
+  }
+}
+
+// The adder of a borrowed publish (Router::PublishBorrowed): deliveries on
+// the source thread point at a Message of views kept in the outbox until
+// the flush; the first delivery to another thread makes the one owned copy
+// they all share.
+struct BorrowedAdd {
+  BorrowedAdd(Outbox& o, uint32_t f, std::string_view c, std::string_view p)
+      : out(o), from(f), channel(c), payload(p) {}
+
+  Outbox& out;
+  uint32_t from;
+  std::string_view channel, payload;
+  size_t queued = 0;
+  const Message* local = nullptr;
+  MessagePtr owned;
+
+  void operator()(const Subscriber& s, MatchKind kind,
+                  const std::shared_ptr<const std::string>& subscription) {
+    ++queued;
+    if (s.thread == from) {
+      if (local == nullptr) local = out.borrowed.Add(Message{channel, payload});
+      out.to[from].AddBorrowed(s.id, kind, subscription, local);
+      return;
+    }
+    if (!owned) owned = MakeMessage(channel, payload);
+    out.Add(s.thread, s.id, kind, subscription, owned);
+  }
+};
+
+}  // namespace
+
 size_t Router::Publish(uint32_t from, MessagePtr msg) {
   RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
   Outbox& out = impl_->outboxes[from];
-  const std::string_view channel = msg->channel;
   size_t queued = 0;
   {
     auto lock = impl_->mu.Read(from);
-    if (auto it = impl_->channels.find(channel); it != impl_->channels.end()) {
-      queued += QueueAll(out, it->second, MatchKind::kChannel, nullptr, msg);
-    }
-    impl_->patterns.Match(channel, [&](const std::string&, const PatternEntry& e) {
-      queued += QueueAll(out, e.subscribers, MatchKind::kPattern, e.pattern, msg);
-    });
-    impl_->filters.Match(channel, [&](const FilterEntry& e) {
-      queued += QueueAll(out, e.subscribers, MatchKind::kFilter, e.filter, msg);
-      // Groups are never empty (the last member leaving erases its group).
-      for (const auto& [name, shared] : e.groups) {
-        const Subscriber s = shared->group.Pick();
-        out.Add(s.thread, s.id, MatchKind::kShared, shared->name, msg);
-        ++queued;
-      }
+    MatchPublish(*impl_, msg->channel, [&](const Subscriber& s, MatchKind kind, const auto& sub) {
+      out.Add(s.thread, s.id, kind, sub, msg);
+      ++queued;
     });
   }
   Bump(out.published, 1);
@@ -228,13 +267,42 @@ size_t Router::SPublish(uint32_t from, MessagePtr msg) {
   size_t queued = 0;
   {
     auto lock = impl_->mu.Read(from);
-    if (auto it = impl_->shards.find(msg->channel); it != impl_->shards.end()) {
-      queued = QueueAll(out, it->second, MatchKind::kShard, nullptr, msg);
-    }
+    MatchShard(*impl_, msg->channel, [&](const Subscriber& s, MatchKind kind, const auto& sub) {
+      out.Add(s.thread, s.id, kind, sub, msg);
+      ++queued;
+    });
   }
   Bump(out.published, 1);
   Bump(out.deliveries, queued);
   return queued;
+}
+
+size_t Router::PublishBorrowed(uint32_t from, std::string_view channel,
+                               std::string_view payload) {
+  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
+  Outbox& out = impl_->outboxes[from];
+  BorrowedAdd add(out, from, channel, payload);
+  {
+    auto lock = impl_->mu.Read(from);
+    MatchPublish(*impl_, channel, add);
+  }
+  Bump(out.published, 1);
+  Bump(out.deliveries, add.queued);
+  return add.queued;
+}
+
+size_t Router::SPublishBorrowed(uint32_t from, std::string_view channel,
+                                std::string_view payload) {
+  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
+  Outbox& out = impl_->outboxes[from];
+  BorrowedAdd add(out, from, channel, payload);
+  {
+    auto lock = impl_->mu.Read(from);
+    MatchShard(*impl_, channel, add);
+  }
+  Bump(out.published, 1);
+  Bump(out.deliveries, add.queued);
+  return add.queued;
 }
 
 std::vector<std::string> Router::Channels(std::string_view pattern) const {

@@ -156,6 +156,13 @@ class Router {
   size_t Publish(uint32_t from, MessagePtr msg);
   // Shard channels only (SPUBLISH).
   size_t SPublish(uint32_t from, MessagePtr msg);
+  // As Publish / SPublish for bytes the caller keeps unchanged until its
+  // next FlushOutbox(from): deliveries on the caller's own thread point
+  // into `channel` and `payload` (no copy, no allocation); one owned copy
+  // is made, only if a subscriber on another thread matches. A RESP
+  // session publishes from its input buffer this way.
+  size_t PublishBorrowed(uint32_t from, std::string_view channel, std::string_view payload);
+  size_t SPublishBorrowed(uint32_t from, std::string_view channel, std::string_view payload);
   // Hands over everything queued by thread `from` (see the class comment).
   // Must run on thread `from`. Returns the destination threads that got
   // deliveries, one bit each (bit 63 stands for thread 63 and above): a

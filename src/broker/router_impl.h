@@ -85,6 +85,16 @@ struct DeliveryBatch {
     }
     deliveries.push_back(Delivery{id, kind, subscription.get(), msg.get()});
   }
+  // A delivery of a borrowed message (Router::PublishBorrowed): no
+  // reference is kept; the caller's bytes outlive the batch.
+  void AddBorrowed(uint64_t id, MatchKind kind,
+                   const std::shared_ptr<const std::string>& subscription, const Message* msg) {
+    if (subscription && subscription.get() != last_string) {
+      strings.push_back(subscription);
+      last_string = subscription.get();
+    }
+    deliveries.push_back(Delivery{id, kind, subscription.get(), msg});
+  }
   bool empty() const { return deliveries.empty(); }
   void clear() {
     ClearAllButMessages();
@@ -97,6 +107,29 @@ struct DeliveryBatch {
     last_message = nullptr;
     last_string = nullptr;
   }
+};
+
+// Stable slots for the views of borrowed messages (Router::PublishBorrowed)
+// delivered on the source thread, reused from one flush to the next.
+class ViewArena {
+ public:
+  const Message* Add(Message m) {
+    if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Message[]>(kChunk));
+    Message* slot = &chunks_[used_ / kChunk][used_ % kChunk];
+    *slot = m;
+    ++used_;
+    return slot;
+  }
+  void clear() {
+    used_ = 0;
+    if (chunks_.size() > kKeepChunks) chunks_.resize(kKeepChunks);
+  }
+
+ private:
+  static constexpr size_t kChunk = 256;
+  static constexpr size_t kKeepChunks = 4;
+  std::vector<std::unique_ptr<Message[]>> chunks_;
+  size_t used_ = 0;
 };
 
 // Batches coming back from destination threads, so a source thread's next
@@ -132,6 +165,10 @@ class Recycler {
 struct alignas(64) Outbox {
   std::vector<DeliveryBatch> to;  // [destination thread]
   DeliveryBatch self_spare;       // capacity for the next local batch
+  // The views of borrowed messages delivered on this thread; cleared once
+  // the local batch is delivered (so a sink must not publish borrowed
+  // bytes from Deliver).
+  ViewArena borrowed;
   std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
   // Written only by the owning thread; relaxed atomics so stats() may read.
   std::atomic<uint64_t> published{0};

@@ -74,6 +74,7 @@ uint64_t Router::FlushOutbox(uint32_t from) {
     sink->Deliver(batch.deliveries);
     batch.clear();
     out.self_spare = std::move(batch);
+    out.borrowed.clear();
   }
   return destinations;
 }

@@ -425,3 +425,62 @@ TEST(RouterReentryTest, PublishingFromDeliverIsQueuedForTheNextFlush) {
 
 }  // namespace
 }  // namespace runnel::broker
+
+namespace runnel::broker {
+namespace {
+
+// Records where each delivered payload lives.
+struct AddressSink : DeliverySink {
+  void Deliver(std::span<const Delivery> deliveries) override {
+    for (const Delivery& d : deliveries) {
+      payloads.emplace_back(d.message->payload);
+      addresses.push_back(d.message->payload.data());
+    }
+  }
+  std::vector<std::string> payloads;
+  std::vector<const char*> addresses;
+};
+
+TEST(RouterBorrowedTest, OwnThreadDeliveriesPointIntoTheCallersBytesOthersGetACopy) {
+  std::deque<std::function<void()>> posted;
+  Router router(2, [&](uint32_t, std::function<void()> fn) { posted.push_back(std::move(fn)); });
+  AddressSink here, there;
+  router.SetSink(0, &here);
+  router.SetSink(1, &there);
+  router.Subscribe({0, 1}, "news");
+  router.PSubscribe({0, 2}, "n*");
+  router.Subscribe({1, 3}, "news");
+  std::string input = "news:payload";
+  const std::string_view channel(input.data(), 4), payload(input.data() + 5, 7);
+  EXPECT_EQ(router.PublishBorrowed(0, channel, payload), 3u);
+  EXPECT_EQ(router.FlushOutbox(0), 0b11u);  // delivered on thread 0, posted to 1
+  ASSERT_EQ(here.addresses.size(), 2u);
+  EXPECT_EQ(here.addresses[0], payload.data());  // no copy
+  EXPECT_EQ(here.addresses[1], payload.data());
+  input.assign(input.size(), '#');  // the caller's buffer is reused
+  for (auto& fn : posted) fn();
+  EXPECT_THAT(there.payloads, ElementsAre("payload"));  // its own copy
+  EXPECT_NE(there.addresses[0], payload.data());
+}
+
+TEST(RouterBorrowedTest, FlushTellsWhereDeliveriesWent) {
+  std::deque<std::function<void()>> posted;
+  Router router(3, [&](uint32_t, std::function<void()> fn) { posted.push_back(std::move(fn)); });
+  AddressSink sinks[3];
+  for (uint32_t t = 0; t < 3; ++t) router.SetSink(t, &sinks[t]);
+  router.Subscribe({2, 7}, "far");
+  router.SSubscribe({0, 8}, "near");
+  EXPECT_EQ(router.FlushOutbox(0), 0u);  // nothing published
+  router.PublishBorrowed(0, "nobody", "x");
+  EXPECT_EQ(router.FlushOutbox(0), 0u);  // published, but nobody listened
+  router.PublishBorrowed(0, "far", "x");
+  EXPECT_EQ(router.FlushOutbox(0), 0b100u);
+  router.SPublishBorrowed(0, "near", "y");
+  EXPECT_EQ(router.FlushOutbox(0), 0b001u);
+  EXPECT_THAT(sinks[0].payloads, ElementsAre("y"));
+  for (auto& fn : posted) fn();
+  EXPECT_THAT(sinks[2].payloads, ElementsAre("x"));
+}
+
+}  // namespace
+}  // namespace runnel::broker

@@ -109,6 +109,15 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
 }
 
 size_t RespSession::Process(std::string_view input, size_t* need_at_least) {
+  // PUBLISH lends the router views into this input (Publish, "borrowed"):
+  // every caller flushes the outbox before the input goes.
+  const std::string_view outer = input_;
+  input_ = input;
+  struct Restore {
+    std::string_view& slot;
+    std::string_view value;
+    ~Restore() { slot = value; }
+  } restore{input_, outer};
   size_t pos = 0;
   ParseResult r;
   while (action_ == Action::kContinue) {
@@ -174,6 +183,8 @@ void RespSession::RunDeferred(bool from_input) {
     size_t need = 0;
     const size_t n = Process(buf, &need);
     if (!paused_) deferred_ = buf.substr(n);  // a partial command waits for more input
+    // Deliveries may point into buf (PublishBorrowed): out before it goes.
+    broker_.router().FlushOutbox(thread_);
   }
   if (from_input) return;  // OnInput finishes the wake-up
   broker_.router().FlushOutbox(thread_);

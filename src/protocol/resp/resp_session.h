@@ -256,6 +256,12 @@ class RespSession final : public net::Session, public broker::LocalClient {
   template <typename F>
   void Push(F&& write);
 
+  // Whether `arg` lies in the input being processed (not in the parser's
+  // own storage, as an unescaped inline word does).
+  bool InInput(std::string_view arg) const {
+    return !input_.empty() && arg.data() >= input_.data() &&
+           arg.data() + arg.size() <= input_.data() + input_.size();
+  }
   bool subscribed() const {
     return !channels_.empty() || !patterns_.empty() || !shard_channels_.empty();
   }
@@ -316,6 +322,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
   bool waiting_appends_ = false;  // paused_ until inflight_appends_ is 0
   bool rerun_current_ = false;    // the pausing command runs again on resume
   std::string deferred_;          // input kept while paused (or a partial command)
+  std::string_view input_;        // the input Process is running, for PUBLISH
   PendingAdds pending_adds_;
   std::optional<Blocked> blocked_;
   uint64_t block_generation_ = 0;
