@@ -195,6 +195,9 @@ size_t TlsSocket::read_some(boost::asio::mutable_buffer buffer, boost::system::e
     const int r = SSL_read_ex(ssl_, p + got, buffer.size() - got, &n);
     if (r == 1) {
       got += n;
+      // Nothing buffered: another SSL_read would only find an empty socket
+      // (a failed recv per read); the next readiness brings the rest.
+      if (SSL_has_pending(ssl_) == 0) break;
       continue;
     }
     const int err = SSL_get_error(ssl_, r);
