@@ -56,7 +56,6 @@ size_t CountSubscribers(const ChannelMap& map, std::string_view channel) {
   return it == map.end() ? 0 : it->second.size();
 }
 
-
 }  // namespace
 
 Router::Impl::Impl(uint32_t threads_in, Post post_in)
@@ -190,7 +189,7 @@ bool Router::UnsubscribeFilter(Subscriber s, std::string_view filter) {
 
 namespace {
 
-// Calls add(thread, id, kind, subscription) for every receiver of a message
+// Calls add(subscriber, kind, subscription) for every receiver of a message
 // on `channel` among channel, pattern and filter subscriptions (one member
 // per shared group). Under the caller's read lock.
 template <typename Impl, typename Add>
@@ -204,7 +203,9 @@ void MatchPublish(Impl& impl, std::string_view channel, Add&& add) {
   impl.filters.Match(channel, [&](const FilterEntry& e) {
     for (const Subscriber& s : e.subscribers.members()) add(s, MatchKind::kFilter, e.filter);
     // Groups are never empty (the last member leaving erases its group).
-    for (const auto& [name, shared] : e.groups) add(shared->group.Pick(), MatchKind::kShared, shared->name);
+    for (const auto& [name, shared] : e.groups) {
+      add(shared->group.Pick(), MatchKind::kShared, shared->name);
+    }
   });
 }
 
@@ -220,19 +221,13 @@ void MatchShard(Impl& impl, std::string_view channel, Add&& add) {
 // the flush; the first delivery to another thread makes the one owned copy
 // they all share.
 struct BorrowedAdd {
-  BorrowedAdd(Outbox& o, uint32_t f, std::string_view c, std::string_view p)
-      : out(o), from(f), channel(c), payload(p) {}
-
-  Outbox& out;
   uint32_t from;
   std::string_view channel, payload;
-  size_t queued = 0;
   const Message* local = nullptr;
   MessagePtr owned;
 
-  void operator()(const Subscriber& s, MatchKind kind,
+  void operator()(Outbox& out, const Subscriber& s, MatchKind kind,
                   const std::shared_ptr<const std::string>& subscription) {
-    ++queued;
     if (s.thread == from) {
       if (local == nullptr) local = out.borrowed.Add(Message{channel, payload});
       out.to[from].AddBorrowed(s.id, kind, subscription, local);
@@ -243,66 +238,59 @@ struct BorrowedAdd {
   }
 };
 
+// One publish from io thread `from`: matches `channel` (shard channels
+// only, or everything else) under that thread's read lock, hands each
+// receiver to add(outbox, subscriber, kind, subscription), counts it in
+// the outbox's stats and returns the number of deliveries queued.
+template <typename Impl, typename Add>
+size_t QueuePublish(Impl& impl, uint32_t from, std::string_view channel, bool shard, Add&& add) {
+  RUNNEL_CHECK(from < impl.threads, "source thread %u of %u", from, impl.threads);
+  Outbox& out = impl.outboxes[from];
+  size_t queued = 0;
+  auto each = [&](const Subscriber& s, MatchKind kind,
+                  const std::shared_ptr<const std::string>& subscription) {
+    add(out, s, kind, subscription);
+    ++queued;
+  };
+  {
+    auto lock = impl.mu.Read(from);
+    if (shard) {
+      MatchShard(impl, channel, each);
+    } else {
+      MatchPublish(impl, channel, each);
+    }
+  }
+  Bump(out.published, 1);
+  Bump(out.deliveries, queued);
+  return queued;
+}
+
+// The adder of an owned message: every delivery holds it.
+auto OwnedAdd(const MessagePtr& msg) {
+  return [&msg](Outbox& out, const Subscriber& s, MatchKind kind,
+                const std::shared_ptr<const std::string>& subscription) {
+    out.Add(s.thread, s.id, kind, subscription, msg);
+  };
+}
+
 }  // namespace
 
 size_t Router::Publish(uint32_t from, MessagePtr msg) {
-  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
-  Outbox& out = impl_->outboxes[from];
-  size_t queued = 0;
-  {
-    auto lock = impl_->mu.Read(from);
-    MatchPublish(*impl_, msg->channel, [&](const Subscriber& s, MatchKind kind, const auto& sub) {
-      out.Add(s.thread, s.id, kind, sub, msg);
-      ++queued;
-    });
-  }
-  Bump(out.published, 1);
-  Bump(out.deliveries, queued);
-  return queued;
+  return QueuePublish(*impl_, from, msg->channel, /*shard=*/false, OwnedAdd(msg));
 }
 
 size_t Router::SPublish(uint32_t from, MessagePtr msg) {
-  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
-  Outbox& out = impl_->outboxes[from];
-  size_t queued = 0;
-  {
-    auto lock = impl_->mu.Read(from);
-    MatchShard(*impl_, msg->channel, [&](const Subscriber& s, MatchKind kind, const auto& sub) {
-      out.Add(s.thread, s.id, kind, sub, msg);
-      ++queued;
-    });
-  }
-  Bump(out.published, 1);
-  Bump(out.deliveries, queued);
-  return queued;
+  return QueuePublish(*impl_, from, msg->channel, /*shard=*/true, OwnedAdd(msg));
 }
 
-size_t Router::PublishBorrowed(uint32_t from, std::string_view channel,
-                               std::string_view payload) {
-  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
-  Outbox& out = impl_->outboxes[from];
-  BorrowedAdd add(out, from, channel, payload);
-  {
-    auto lock = impl_->mu.Read(from);
-    MatchPublish(*impl_, channel, add);
-  }
-  Bump(out.published, 1);
-  Bump(out.deliveries, add.queued);
-  return add.queued;
+size_t Router::PublishBorrowed(uint32_t from, std::string_view channel, std::string_view payload) {
+  return QueuePublish(*impl_, from, channel, /*shard=*/false,
+                      BorrowedAdd{from, channel, payload, nullptr, {}});
 }
 
-size_t Router::SPublishBorrowed(uint32_t from, std::string_view channel,
-                                std::string_view payload) {
-  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
-  Outbox& out = impl_->outboxes[from];
-  BorrowedAdd add(out, from, channel, payload);
-  {
-    auto lock = impl_->mu.Read(from);
-    MatchShard(*impl_, channel, add);
-  }
-  Bump(out.published, 1);
-  Bump(out.deliveries, add.queued);
-  return add.queued;
+size_t Router::SPublishBorrowed(uint32_t from, std::string_view channel, std::string_view payload) {
+  return QueuePublish(*impl_, from, channel, /*shard=*/true,
+                      BorrowedAdd{from, channel, payload, nullptr, {}});
 }
 
 std::vector<std::string> Router::Channels(std::string_view pattern) const {

@@ -79,14 +79,11 @@ struct DeliveryBatch {
       last_message = msg.get();
       message_bytes += msg->channel.size() + msg->payload.size();
     }
-    if (subscription && subscription.get() != last_string) {
-      strings.push_back(subscription);
-      last_string = subscription.get();
-    }
-    deliveries.push_back(Delivery{id, kind, subscription.get(), msg.get()});
+    AddBorrowed(id, kind, subscription, msg.get());
   }
   // A delivery of a borrowed message (Router::PublishBorrowed): no
-  // reference is kept; the caller's bytes outlive the batch.
+  // reference to it is kept; the caller's bytes outlive the batch. (Add's
+  // second half: the subscription string is kept either way.)
   void AddBorrowed(uint64_t id, MatchKind kind,
                    const std::shared_ptr<const std::string>& subscription, const Message* msg) {
     if (subscription && subscription.get() != last_string) {

@@ -21,21 +21,16 @@ constexpr std::chrono::seconds kMoveInterval{1};
 }  // namespace
 
 void RespSession::SetOwner() {
-  std::weak_ptr<net::Connection> weak = conn_.weak_from_this();
+  const std::function<void()> close = [weak = conn_.weak_from_this()] {
+    if (auto c = weak.lock()) c->Close();
+  };
   const broker::Router::Post post = broker_.post();
   const uint32_t thread = thread_;
   const bool killed = entry_->SetOwner(
-      [post, thread](std::function<void()> fn) { post(thread, std::move(fn)); },
-      [weak] {
-        if (auto c = weak.lock()) c->Close();
-      });
+      [post, thread](std::function<void()> fn) { post(thread, std::move(fn)); }, close);
   // A CLIENT KILL that reached the old thread while this connection was on
   // its way here: close now.
-  if (killed) {
-    post(thread, [weak] {
-      if (auto c = weak.lock()) c->Close();
-    });
-  }
+  if (killed) post(thread, close);
 }
 
 void RespSession::FollowDeliveries(uint64_t destinations) {
