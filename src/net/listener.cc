@@ -84,7 +84,8 @@ asio::awaitable<void> Listener::AcceptLoop() {
       auto& ctx = pool_->context(target);
       if (config_.tls) {
         auto conn = std::make_shared<StreamConnection<TlsStream>>(
-            TlsStream(std::move(s), *config_.tls), NextConnectionId(), target, config_.limits, pool_);
+            TlsStream(std::move(s), *config_.tls), NextConnectionId(), target, config_.limits,
+            pool_);
         conn->SetSession(factory_(*conn));
         asio::co_spawn(ctx, conn->Run(), asio::detached);
       } else {

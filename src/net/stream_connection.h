@@ -10,8 +10,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -275,30 +275,31 @@ class StreamConnection final : public Connection {
     }
     auto moved = std::make_shared<Stream>(std::move(stream_));  // the TLS session, if any
     auto old = std::static_pointer_cast<StreamConnection>(this->shared_from_this());
-    boost::asio::post(pool_->context(target), [old, moved, fd, target, protocol = local.protocol()] {
-      boost::system::error_code aec;
-      Tcp::socket sock(old->pool_->context(target));
-      sock.assign(protocol, fd, aec);
-      if (aec) {
-        ::close(fd);
-        old->Finish();
-        return;
-      }
-      std::shared_ptr<StreamConnection> conn;
-      if constexpr (kIsTls) {
-        conn = std::make_shared<StreamConnection>(TlsStream(std::move(*moved), std::move(sock)),
-                                                  old->id_, target, old->limits_, old->pool_);
-      } else {
-        conn = std::make_shared<StreamConnection>(std::move(sock), old->id_, target,
-                                                  old->limits_, old->pool_);
-      }
-      conn->TakeOver(*old);
-      conn->SetSession(old->session_->Reattach(*conn));
-      old->session_.reset();
-      old->finished_ = true;
-      boost::asio::co_spawn(old->pool_->context(target), conn->Run(/*moved=*/true),
-                            boost::asio::detached);
-    });
+    boost::asio::post(
+        pool_->context(target), [old, moved, fd, target, protocol = local.protocol()] {
+          boost::system::error_code aec;
+          Tcp::socket sock(old->pool_->context(target));
+          sock.assign(protocol, fd, aec);
+          if (aec) {
+            ::close(fd);
+            old->Finish();
+            return;
+          }
+          std::shared_ptr<StreamConnection> conn;
+          if constexpr (kIsTls) {
+            conn = std::make_shared<StreamConnection>(TlsStream(std::move(*moved), std::move(sock)),
+                                                      old->id_, target, old->limits_, old->pool_);
+          } else {
+            conn = std::make_shared<StreamConnection>(std::move(sock), old->id_, target,
+                                                      old->limits_, old->pool_);
+          }
+          conn->TakeOver(*old);
+          conn->SetSession(old->session_->Reattach(*conn));
+          old->session_.reset();
+          old->finished_ = true;
+          boost::asio::co_spawn(old->pool_->context(target), conn->Run(/*moved=*/true),
+                                boost::asio::detached);
+        });
     co_return true;
   }
 

@@ -136,10 +136,9 @@ void RespSession::Publish(Command argv) {
   // Borrowed from the input when it lies there: the session flushes the
   // outbox before the input goes, so a subscriber on this thread costs no
   // copy of the message and no allocation.
-  const size_t receivers =
-      InInput(argv[1]) && InInput(argv[2])
-          ? router.PublishBorrowed(thread_, argv[1], argv[2])
-          : router.Publish(thread_, broker::MakeMessage(argv[1], argv[2]));
+  const size_t receivers = InInput(argv[1]) && InInput(argv[2])
+                               ? router.PublishBorrowed(thread_, argv[1], argv[2])
+                               : router.Publish(thread_, broker::MakeMessage(argv[1], argv[2]));
   // Redis delivers during PUBLISH, so a client subscribed to its own
   // channel (RESP3) sees the message before the reply: hand this thread's
   // deliveries over now in that case.
@@ -149,10 +148,9 @@ void RespSession::Publish(Command argv) {
 
 void RespSession::SPublish(Command argv) {
   broker::Router& router = broker_.router();
-  const size_t receivers =
-      InInput(argv[1]) && InInput(argv[2])
-          ? router.SPublishBorrowed(thread_, argv[1], argv[2])
-          : router.SPublish(thread_, broker::MakeMessage(argv[1], argv[2]));
+  const size_t receivers = InInput(argv[1]) && InInput(argv[2])
+                               ? router.SPublishBorrowed(thread_, argv[1], argv[2])
+                               : router.SPublish(thread_, broker::MakeMessage(argv[1], argv[2]));
   if (subscribed()) router.FlushOutbox(thread_);
   Reply([&](RespWriter& w) { w.Integer(static_cast<int64_t>(receivers)); });
 }

@@ -66,10 +66,9 @@ void RespSession::FollowDeliveries(uint64_t destinations) {
 bool RespSession::CanMove() const {
   // alive_ has one owner unless a completion, timer or watcher still holds
   // a way back to this thread.
-  return registered_ && !detached_ && !subscribed() && replies_.idle() &&
-         inflight_appends_ == 0 && !paused_ && !waiting_appends_ && deferred_.empty() &&
-         pending_adds_.empty() && !blocked_ && action_ == Action::kContinue &&
-         !close_pending_ && alive_.use_count() == 1;
+  return registered_ && !detached_ && !subscribed() && replies_.idle() && inflight_appends_ == 0 &&
+         !paused_ && !waiting_appends_ && deferred_.empty() && pending_adds_.empty() && !blocked_ &&
+         action_ == Action::kContinue && !close_pending_ && alive_.use_count() == 1;
 }
 
 void RespSession::Detach() {
