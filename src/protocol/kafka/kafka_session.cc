@@ -17,6 +17,12 @@ KafkaContext::KafkaContext(Log* log_in, net::IoPool* pool_in) : log(log_in), poo
 }
 
 KafkaContext::~KafkaContext() {
+  {
+    // Every append's callback runs (the log outlives this context), so this
+    // ends; it is quick, as the io threads that start appends have stopped.
+    std::unique_lock lock(appends_mu_);
+    appends_done_.wait(lock, [this] { return appends_in_flight_ == 0; });
+  }
   log->SetAppendListener(nullptr);
   retention.reset();  // stops its thread (it uses both below)
   groups.reset();     // stops the timer thread; parked answers are dropped
@@ -55,6 +61,17 @@ void KafkaContext::CloseAll(std::chrono::milliseconds timeout) {
   while (sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+void KafkaContext::AppendStarted() {
+  std::lock_guard lock(appends_mu_);
+  appends_in_flight_++;
+}
+
+void KafkaContext::AppendFinished() {
+  std::lock_guard lock(appends_mu_);
+  // Notified under the lock: the destructor may run as soon as it is released.
+  if (--appends_in_flight_ == 0) appends_done_.notify_all();
 }
 
 size_t KafkaContext::sessions() {

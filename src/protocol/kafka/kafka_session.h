@@ -43,6 +43,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -131,6 +132,12 @@ struct KafkaContext {
   void CloseAll(std::chrono::milliseconds timeout);
   size_t sessions();
 
+  // Produce appends whose callbacks have not returned. A callback reads this
+  // context (and, through `appended`, the stream store) on a writer thread,
+  // possibly after its session closed: the destructor waits for them all.
+  void AppendStarted();
+  void AppendFinished();
+
   // Opens the offset store (creating `__runnel.kafka_offsets` with
   // `offsets_fsync` if needed, loading every commit and group record), makes
   // an Empty group of every group it knows, wires the coordinator's
@@ -151,6 +158,9 @@ struct KafkaContext {
   friend class KafkaSession;
   std::mutex sessions_mu_;
   std::map<uint64_t, std::pair<int, std::weak_ptr<net::Connection>>> sessions_;  // by id
+  std::mutex appends_mu_;
+  std::condition_variable appends_done_;
+  int64_t appends_in_flight_ = 0;
 };
 
 // Kafka error for a storage Status (the one mapping table).

@@ -90,8 +90,8 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
   const RequestHeader header = h;
   // Finishing on this io thread once every partition has its result. The
   // io_context is looked up here, on the io thread: the callback runs on a
-  // writer thread, possibly while the server shuts down, after the
-  // KafkaContext is gone (the IoPool outlives every append).
+  // writer thread, possibly while the server shuts down (the KafkaContext
+  // waits for every append's callback before it goes; see AppendStarted).
   boost::asio::io_context* io = &ctx_->pool->context(conn_.thread_index());
   auto finish = [this, io, state, slot, header, answer] {
     // Runs on a writer thread; the session is alive while state->conn is.
@@ -193,6 +193,7 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
                                      : -1;
       // (last use of `records`: an up-converted batch is moved, not copied)
       std::string stored = converted.empty() ? std::string(records) : std::move(converted);
+      ctx_->AppendStarted();
       producer->AppendRawAsync(p.index, std::move(stored),
                                [ctx = ctx_, state, ti, pi, release,
                                 last_delta](Result<int64_t> base) {
@@ -212,6 +213,7 @@ bool KafkaSession::HandleProduce(const RequestHeader& h, std::string_view body) 
                                                  *base + last_delta + 1);
                                  }
                                  release();
+                                 ctx->AppendFinished();  // last use of ctx
                                });
     }
   }
