@@ -18,6 +18,7 @@ struct ServeFlags {
   std::string config, data, resp, resp_tls, kafka, kafka_tls, tls_cert, tls_key, tls_ca,
       requirepass, log_level, fsync;
   int threads = 0;
+  int64_t idle_poll_us = 0;
   int64_t max_clients = 0, timeout = 0, steward_interval_ms = 0;
 };
 
@@ -27,6 +28,7 @@ Status ApplyFlags(const CLI::App& cmd, const ServeFlags& f, server::ServerConfig
   auto given = [&](const char* name) { return cmd.get_option(name)->count() > 0; };
   if (given("--data")) c->data_dir = f.data;
   if (given("--threads")) c->threads = f.threads;
+  if (given("--idle-poll-us")) c->idle_poll_us = f.idle_poll_us;
   if (given("--log-level")) c->log_level = f.log_level;
   if (given("--requirepass")) c->requirepass = f.requirepass;
   if (given("--maxclients")) c->max_clients = f.max_clients;
@@ -94,6 +96,8 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--tls-key", f->tls_key, "TLS private key (PEM)");
   cmd->add_option("--tls-ca", f->tls_ca, "CA (PEM): clients must present a certificate it signed");
   cmd->add_option("--threads", f->threads, "io threads (default: one per core)");
+  cmd->add_option("--idle-poll-us", f->idle_poll_us,
+                  "Busy io threads poll this long before sleeping (default 50; 0 = off)");
   cmd->add_option("--requirepass", f->requirepass, "Password of the default user (AUTH)");
   cmd->add_option("--maxclients", f->max_clients, "Most clients connected at once (10000)");
   cmd->add_option("--timeout", f->timeout, "Close clients idle this many seconds (0 = never)");

@@ -1,11 +1,14 @@
 #include "net/io_pool.h"
 
+#include <chrono>
+#include <ctime>
+
 namespace runnel::net {
 namespace {
 thread_local int current_index = -1;
 }
 
-IoPool::IoPool(int threads) {
+IoPool::IoPool(int threads, IdlePollOptions idle) : idle_(idle) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < threads; ++i) {
     // concurrency_hint 1: each context is run by exactly one thread, so Asio
@@ -21,8 +24,62 @@ void IoPool::Start() {
   for (size_t i = 0; i < contexts_.size(); ++i) {
     threads_.emplace_back([this, i] {
       current_index = static_cast<int>(i);
-      contexts_[i]->run();
+      Run(*contexts_[i]);
     });
+  }
+}
+
+namespace {
+
+std::chrono::nanoseconds ThreadCpuTime() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+}  // namespace
+
+void IoPool::Run(boost::asio::io_context& ctx) {
+  if (idle_.idle_poll.count() <= 0) {
+    ctx.run();
+    return;
+  }
+  using Clock = std::chrono::steady_clock;
+  const Clock::duration window = idle_.idle_poll;
+  // Moving average (7/8 old, 1/8 new) of how long the thread waited for
+  // its next event once it ran out of work. It starts long, so a quiet
+  // thread never polls.
+  Clock::duration gap = 4 * window;
+  while (!ctx.stopped()) {
+    if (ctx.poll() > 0) continue;  // ready handlers, then epoll_wait(0)
+    const Clock::time_point idle_since = Clock::now();
+    bool poll_now = false;
+    if (gap < window) {
+      poll_now = polling_.fetch_add(1, std::memory_order_acquire) == 0;
+      if (!poll_now) polling_.fetch_sub(1, std::memory_order_relaxed);  // another thread does
+    }
+    Clock::duration waited{};
+    bool ran = false;
+    if (poll_now) {
+      idle_polls_.fetch_add(1, std::memory_order_relaxed);
+      for (Clock::time_point t = idle_since; t < idle_since + window && !ctx.stopped();
+           t = Clock::now()) {
+        if (ctx.poll() > 0) {
+          ran = true;
+          idle_poll_hits_.fetch_add(1, std::memory_order_relaxed);
+          waited = t - idle_since;  // the event came after the last empty poll
+          break;
+        }
+      }
+      polling_.fetch_sub(1, std::memory_order_release);
+    }
+    if (!ran) {
+      // The wait is the time blocked: wall time minus the handler's CPU time.
+      const auto cpu0 = ThreadCpuTime();
+      if (ctx.run_one() == 0) break;  // stopped
+      waited = (Clock::now() - idle_since) - (ThreadCpuTime() - cpu0);
+    }
+    gap = (gap * 7 + waited) / 8;
   }
 }
 

@@ -3,6 +3,7 @@
 //
 // TOML layout (all keys optional; see docs/config.md):
 //   data = "./runnel-data"        threads = 0 (= cores)      log_level = "info"
+//   idle_poll_us = 50 (0 = off; net/io_pool.h)
 //   fsync = "interval:1000"       requirepass = ""
 //   [resp]  listen = "127.0.0.1:6379"   tls_listen = ""
 //   [kafka] listen = "127.0.0.1:9092" (or "off")  advertised_host = ""  advertised_port = 0
@@ -69,6 +70,7 @@ struct ServerConfig {
   std::string config_file;  // the --config file read, if any (INFO config_file)
   std::string data_dir = "./runnel-data";
   int threads = 0;
+  int64_t idle_poll_us = 50;  // io threads' idle polling window (net/io_pool.h); 0 = off
   std::string log_level = "info";
   FsyncSpec fsync;  // default policy for topics the server creates
   std::string requirepass;

@@ -83,7 +83,8 @@ Status Server::Start() {
   if (!log.ok()) return log.status();
   log_ = std::move(*log);
 
-  pool_ = std::make_unique<net::IoPool>(config_.threads);
+  pool_ = std::make_unique<net::IoPool>(
+      config_.threads, net::IdlePollOptions{std::chrono::microseconds(config_.idle_poll_us)});
   net::IoPool* pool = pool_.get();
   broker::Router::Post post = [pool](uint32_t thread, std::function<void()> fn) {
     asio::post(pool->context(static_cast<int>(thread)), std::move(fn));
@@ -113,6 +114,7 @@ Status Server::Start() {
   resp_->facts.data_dir = config_.data_dir;
   resp_->facts.bind = config_.resp.host;
   resp_->facts.io_threads = pool_->size();
+  resp_->pool = pool_.get();
 
   resp::RespContext* ctx = resp_.get();
   net::SessionFactory resp_factory = [ctx](net::Connection& c) {

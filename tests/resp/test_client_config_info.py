@@ -366,6 +366,34 @@ def test_config_file_is_read(start_server):
     assert c.call("CONFIG", "REWRITE").startswith(b"ERR ")
 
 
+
+def test_idle_polling_setting(start_server, runnel, tmp_path):
+    """idle-poll-us (net/io_pool.h): on by default, read-only at run time,
+    off with 0 (and then nothing polls), out-of-range values refused."""
+    on = start_server().client()
+    assert flat_or_map(2, on.call("CONFIG", "GET", "idle-poll-us")) == {b"idle-poll-us": b"50"}
+    assert on.call_raw("CONFIG", "SET", "idle-poll-us", "10") == \
+        b"-ERR CONFIG SET failed (possibly related to argument 'idle-poll-us') - " \
+        b"can't set immutable config\r\n"
+    for _ in range(300):
+        on.call("PING")
+    f = info_fields(2, on.call("INFO", "stats"))
+    assert 0 <= int(f["io_idle_poll_hits"]) <= int(f["io_idle_polls"])
+
+    off = start_server("--idle-poll-us", "0").client()
+    for _ in range(300):
+        off.call("PING")
+    f = info_fields(2, off.call("INFO", "stats"))
+    assert f["io_idle_polls"] == "0" and f["io_idle_poll_hits"] == "0"
+
+    from_file = start_server(config="idle_poll_us = 0\n").client()
+    assert flat_or_map(2, from_file.call("CONFIG", "GET", "idle-poll-us")) == \
+        {b"idle-poll-us": b"0"}
+
+    bad = runnel.run("serve", "--data", str(tmp_path / "bad"), "--resp", "127.0.0.1:0",
+                     "--kafka", "off", "--idle-poll-us", "20000", expect=None)
+    assert bad.returncode != 0 and b"idle_poll_us must be 0..10000" in bad.stderr, bad.describe()
+
 # ---- INFO / DBSIZE / FLUSHALL / TIME ------------------------------------------------
 
 def info_fields(resp, r):

@@ -122,6 +122,11 @@ const std::vector<ConfigParam>& Params() {
       {"tls-port", [](RespContext& c) { return std::to_string(c.facts.tls_port); }, nullptr},
       {"dir", [](RespContext& c) { return c.facts.data_dir; }, nullptr},
       {"io-threads", [](RespContext& c) { return std::to_string(c.facts.io_threads); }, nullptr},
+      {"idle-poll-us",
+       [](RespContext& c) {
+         return std::to_string(c.pool != nullptr ? c.pool->idle_poll().count() : 0);
+       },
+       nullptr},
       {"databases", [](RespContext&) { return std::string("1"); }, nullptr},
       {"save", [](RespContext&) { return std::string(); }, nullptr},
       {"appendonly", [](RespContext&) { return std::string("no"); }, nullptr},

@@ -230,6 +230,10 @@ void RespSession::Info(Command argv) {
           stats.output_limit_disconnections.load());
     Field(&out, "idle_timeout_disconnections", stats.idle_timeouts.load());
     Field(&out, "connections_moved", stats.connections_moved.load());
+    if (ctx_->pool != nullptr) {
+      Field(&out, "io_idle_polls", ctx_->pool->idle_polls());
+      Field(&out, "io_idle_poll_hits", ctx_->pool->idle_poll_hits());
+    }
     Field(&out, "protocol_errors", stats.protocol_errors.load());
   }
   if (want.count("keyspace") || want.count("topics")) {

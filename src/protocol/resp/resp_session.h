@@ -48,6 +48,7 @@
 #include "broker/broker.h"
 #include "broker/streams/stream_store.h"
 #include "net/connection.h"
+#include "net/io_pool.h"
 #include "net/session.h"
 #include "protocol/resp/reply_queue.h"
 #include "protocol/resp/resp_parser.h"
@@ -90,6 +91,7 @@ struct RespContext {
   broker::Broker* broker = nullptr;
   Log* log = nullptr;  // durable topics: DBSIZE, FLUSHALL, INFO keyspace
   broker::streams::StreamStore* streams = nullptr;  // XADD, XRANGE, … (commands_stream.cc)
+  const net::IoPool* pool = nullptr;  // INFO's idle polling counters; null in unit tests
   ServerFacts facts;
 };
 
