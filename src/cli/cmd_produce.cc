@@ -4,7 +4,7 @@
 // else is already readable (up to kMaxBatchBytes) without blocking, and
 // appends all complete lines of it with one Producer::Append. So a pipe that
 // delivers lines one at a time gets one append per line, but a burst or a file
-// costs one group commit (one fsync under fsync=always) per few MiB, never one
+// costs one group commit (one fsync under fsync=always) per MiB, never one
 // per line. Offsets are printed only after Append returned: that is the
 // durability point under the topic's fsync policy.
 #include "cli/cli_util.h"
@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kVerb = "produce";
 constexpr size_t kReadChunk = 1 << 20;
-constexpr size_t kMaxBatchBytes = 4 << 20;
+constexpr size_t kMaxBatchBytes = 1 << 20;  // a batch is all-or-nothing on a full disk
 
 struct ProduceFlags {
   std::string dir;
