@@ -55,11 +55,12 @@ class IoPool {
 
  private:
   using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
-  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
-  std::vector<Guard> guards_;
+
   // One thread's run loop (idle polling as described above).
   void Run(boost::asio::io_context& ctx);
 
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
   std::atomic<uint32_t> next_{0};
   const IdlePollOptions idle_;

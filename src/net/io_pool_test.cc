@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 namespace runnel::net {
@@ -34,33 +35,37 @@ int PingPong(IoPool& pool, int rounds, std::chrono::nanoseconds pause) {
   return ran.load();
 }
 
-TEST(IoPoolIdlePollTest, CloseEventsArePolledFor) {
-  IoPool pool(1, IdlePollOptions{microseconds(200)});
+struct PollCounts {
+  uint64_t polls = 0;
+  uint64_t hits = 0;
+};
+
+// A one-thread pool with `window` runs PingPong(rounds, pause); every
+// handler must run. Returns the pool's idle polling counters.
+PollCounts PollsDuringPingPong(microseconds window, int rounds, std::chrono::nanoseconds pause) {
+  IoPool pool(1, IdlePollOptions{window});
   pool.Start();
-  EXPECT_EQ(PingPong(pool, 3000, microseconds(5)), 3000);
+  EXPECT_EQ(PingPong(pool, rounds, pause), rounds);
   pool.Stop();
+  return {pool.idle_polls(), pool.idle_poll_hits()};
+}
+
+TEST(IoPoolIdlePollTest, CloseEventsArePolledFor) {
   // Gaps of ~5 µs (plus a wake-up) are well inside 200 µs: once the average
   // has come down the thread polls, and polling catches the next post.
-  EXPECT_GT(pool.idle_polls(), 0u);
-  EXPECT_GT(pool.idle_poll_hits(), 0u);
-  EXPECT_LE(pool.idle_poll_hits(), pool.idle_polls());
+  const PollCounts c = PollsDuringPingPong(microseconds(200), 3000, microseconds(5));
+  EXPECT_GT(c.polls, 0u);
+  EXPECT_GT(c.hits, 0u);
+  EXPECT_LE(c.hits, c.polls);
 }
 
 TEST(IoPoolIdlePollTest, SparseEventsAreSleptFor) {
-  IoPool pool(1, IdlePollOptions{microseconds(50)});
-  pool.Start();
   // 2 ms between events: every wait is far longer than the window.
-  EXPECT_EQ(PingPong(pool, 100, std::chrono::milliseconds(2)), 100);
-  pool.Stop();
-  EXPECT_EQ(pool.idle_polls(), 0u);
+  EXPECT_EQ(PollsDuringPingPong(microseconds(50), 100, std::chrono::milliseconds(2)).polls, 0u);
 }
 
 TEST(IoPoolIdlePollTest, OffNeverPolls) {
-  IoPool pool(1, IdlePollOptions{microseconds(0)});
-  pool.Start();
-  EXPECT_EQ(PingPong(pool, 2000, microseconds(5)), 2000);
-  pool.Stop();
-  EXPECT_EQ(pool.idle_polls(), 0u);
+  EXPECT_EQ(PollsDuringPingPong(microseconds(0), 2000, microseconds(5)).polls, 0u);
 }
 
 TEST(IoPoolIdlePollTest, TimersFireAndStopEndsAPollingPool) {

@@ -212,8 +212,8 @@ Status ServerConfig::LoadFile(const std::string& path) {
   }
   Status st = CheckKeys(
       root, path, "",
-      {"data", "threads", "idle_poll_us", "log_level", "fsync", "requirepass", "resp", "kafka", "tls", "limits",
-       "topics", "storage"});
+      {"data", "threads", "idle_poll_us", "log_level", "fsync", "requirepass", "resp", "kafka",
+       "tls", "limits", "topics", "storage"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),

@@ -366,7 +366,6 @@ def test_config_file_is_read(start_server):
     assert c.call("CONFIG", "REWRITE").startswith(b"ERR ")
 
 
-
 def test_idle_polling_setting(start_server, runnel, tmp_path):
     """idle-poll-us (net/io_pool.h): on by default, read-only at run time,
     off with 0 (and then nothing polls), out-of-range values refused."""
@@ -393,6 +392,7 @@ def test_idle_polling_setting(start_server, runnel, tmp_path):
     bad = runnel.run("serve", "--data", str(tmp_path / "bad"), "--resp", "127.0.0.1:0",
                      "--kafka", "off", "--idle-poll-us", "20000", expect=None)
     assert bad.returncode != 0 and b"idle_poll_us must be 0..10000" in bad.stderr, bad.describe()
+
 
 # ---- INFO / DBSIZE / FLUSHALL / TIME ------------------------------------------------
 
