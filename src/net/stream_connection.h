@@ -33,7 +33,11 @@ class StreamConnection final : public Connection {
  public:
   static constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
   static constexpr size_t kReadChunk = 16 << 10;
-  static constexpr size_t kScratchBytes = 64 << 10;
+  // One per io thread, not per connection. Large enough for a whole
+  // pipelined window of a busy publisher (64 PUBLISHes of 1 KiB are 68 KiB):
+  // a read that stops short leaves a partial command behind, which costs a
+  // copy and a second, smaller read before the batch can be answered.
+  static constexpr size_t kScratchBytes = 256 << 10;
 
   // The session is made by `make_session` once the connection exists.
   // `pool` (optional) is where RequestMove finds the other io threads.

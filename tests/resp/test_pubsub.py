@@ -474,6 +474,27 @@ def test_resp3_subscribed_mode_allows_everything(server):
     assert c.read_raw() == b"$5\r\nafter\r\n"
 
 
+def test_publish_reply_means_message_is_ahead_of_later_commands(server):
+    # Once PUBLISH has answered, the message is queued for every subscriber
+    # ahead of whatever the subscriber is asked next, whichever io thread
+    # each connection is on (the publisher's reply is written before the
+    # subscribers are, so this checks the deliveries were handed out first).
+    subscribers = [server.client(3) for _ in range(4)]
+    for c in subscribers:
+        c.send("SUBSCRIBE", "order")
+        assert c.read_raw() == event(3, "subscribe", "order", 1)
+    publishers = [server.client() for _ in range(3)]
+    for i in range(150):
+        p = publishers[i % len(publishers)]
+        assert p.call("PUBLISH", "order", str(i)) == len(subscribers)
+        c = subscribers[i % len(subscribers)]
+        assert c.call_raw("ECHO", "after") == message(3, "order", str(i))
+        assert c.read_raw() == b"$5\r\nafter\r\n"
+        for other in subscribers:
+            if other is not c:
+                assert other.read_raw() == message(3, "order", str(i))
+
+
 def test_resp3_hello_2_while_subscribed(server):
     # Redis allows switching down to RESP2 while subscribed (RESP3 allows
     # every command); then the RESP2 rules apply.

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <limits>
+#include <memory>
+#include <vector>
 
 namespace runnel::resp {
 
@@ -23,6 +25,15 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// Set while OnInput hands out its wake-up's deliveries: the subscribers on
+// this thread that got some, written after the publisher's own replies.
+thread_local std::vector<std::shared_ptr<net::Connection>>* t_flush_later = nullptr;
+
+std::vector<std::shared_ptr<net::Connection>>& FlushLater() {
+  thread_local std::vector<std::shared_ptr<net::Connection>> later;
+  return later;
 }
 
 }  // namespace
@@ -84,8 +95,18 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
     pos = Process(input, need_at_least);
   }
   // Everything this wake-up published goes out now, one hand-off per
-  // destination thread.
+  // destination thread. Queued before this client's replies leave, so a
+  // client that saw PUBLISH's reply finds the message ahead of anything it
+  // then asks a subscriber to do; but this client's own write goes first,
+  // so a pipelining publisher sends its next commands while the
+  // subscribers on this thread are written to.
+  std::vector<std::shared_ptr<net::Connection>>& later = FlushLater();
+  t_flush_later = &later;
   FollowDeliveries(broker_.router().FlushOutbox(thread_));
+  t_flush_later = nullptr;
+  if (action_ == Action::kContinue) conn_.Flush();
+  for (const std::shared_ptr<net::Connection>& c : later) c->Flush();
+  later.clear();
   *consumed = pos;
   // Counters shared by all threads are touched once per wake-up, not once
   // per command: a shared cache line bounced per command costs more than
@@ -360,7 +381,11 @@ void RespSession::EndDeliveries() {
     return;
   }
   entry_->output_bytes.store(conn_.out().size(), std::memory_order_relaxed);
-  conn_.Flush();
+  if (t_flush_later != nullptr) {
+    t_flush_later->push_back(conn_.shared_from_this());
+  } else {
+    conn_.Flush();
+  }
 }
 
 void RespSession::CheckOutputLimits(std::chrono::steady_clock::time_point now) {
