@@ -27,14 +27,13 @@ int64_t NowMs() {
       .count();
 }
 
-// Set while OnInput hands out its wake-up's deliveries: the subscribers on
-// this thread that got some, written after the publisher's own replies.
-thread_local std::vector<std::shared_ptr<net::Connection>>* t_flush_later = nullptr;
-
-std::vector<std::shared_ptr<net::Connection>>& FlushLater() {
-  thread_local std::vector<std::shared_ptr<net::Connection>> later;
-  return later;
-}
+// The subscribers on this thread that OnInput's deliveries reached, written
+// after the publisher's own replies; `collecting` while it hands them out.
+struct LocalWrites {
+  bool collecting = false;
+  std::vector<std::shared_ptr<net::Connection>> connections;
+};
+thread_local LocalWrites t_local_writes;
 
 }  // namespace
 
@@ -100,13 +99,12 @@ net::Session::Action RespSession::OnInput(std::string_view input, size_t* consum
   // then asks a subscriber to do; but this client's own write goes first,
   // so a pipelining publisher sends its next commands while the
   // subscribers on this thread are written to.
-  std::vector<std::shared_ptr<net::Connection>>& later = FlushLater();
-  t_flush_later = &later;
+  t_local_writes.collecting = true;
   FollowDeliveries(broker_.router().FlushOutbox(thread_));
-  t_flush_later = nullptr;
+  t_local_writes.collecting = false;
   if (action_ == Action::kContinue) conn_.Flush();
-  for (const std::shared_ptr<net::Connection>& c : later) c->Flush();
-  later.clear();
+  for (const std::shared_ptr<net::Connection>& c : t_local_writes.connections) c->Flush();
+  t_local_writes.connections.clear();
   *consumed = pos;
   // Counters shared by all threads are touched once per wake-up, not once
   // per command: a shared cache line bounced per command costs more than
@@ -381,8 +379,8 @@ void RespSession::EndDeliveries() {
     return;
   }
   entry_->output_bytes.store(conn_.out().size(), std::memory_order_relaxed);
-  if (t_flush_later != nullptr) {
-    t_flush_later->push_back(conn_.shared_from_this());
+  if (t_local_writes.collecting) {
+    t_local_writes.connections.push_back(conn_.shared_from_this());
   } else {
     conn_.Flush();
   }
