@@ -64,7 +64,10 @@ Router::Impl::Impl(uint32_t threads_in, Post post_in)
       sinks(threads_in, nullptr),
       outboxes(std::make_unique<Outbox[]>(threads_in)),
       mu(threads_in) {
-  for (uint32_t i = 0; i < threads; ++i) outboxes[i].to.resize(threads);
+  for (uint32_t i = 0; i < threads; ++i) {
+    outboxes[i].to.resize(threads);
+    outboxes[i].backlog = std::make_shared<router_internal::Backlog>(threads);
+  }
 }
 
 Router::Router(uint32_t threads, Post post)

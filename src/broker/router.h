@@ -169,6 +169,13 @@ class Router {
   // publishing session uses it to follow its subscribers (resp_session.h,
   // "Moving").
   uint64_t FlushOutbox(uint32_t from);
+  // True while the deliveries thread `from` handed to some other thread
+  // and that thread has not run yet weigh more than kMaxBacklogBytes: the
+  // subscribers' thread is behind, and thread `from` should stop reading
+  // its publishers until it catches up (a RESP session holds its input,
+  // resp_session.h). Must run on thread `from`.
+  bool Backlogged(uint32_t from) const;
+  static constexpr uint64_t kMaxBacklogBytes = 4 << 20;
 
   // Introspection (PUBSUB ...). `pattern` empty = all.
   std::vector<std::string> Channels(std::string_view pattern) const;

@@ -158,6 +158,44 @@ class Recycler {
   std::vector<DeliveryBatch> free_;  // guarded by mu_
 };
 
+// The deliveries one source thread posted that their destination thread
+// has not run yet, weighed in bytes (Weight), by destination. Shared with
+// the posted batches, which may run after the Router is gone. A source
+// whose destination falls behind stops reading its publishers
+// (Router::Backlogged): without that, a publisher's thread outruns the
+// subscribers' thread, whose queue of posted batches grows without bound
+// (seen: 1 GB queued, the subscriber cut off at the output limit though
+// the client read all it was sent).
+class Backlog {
+ public:
+  explicit Backlog(uint32_t threads)
+      : threads_(threads), slots_(std::make_unique<Slot[]>(threads)) {}
+  // What delivering `b` costs the destination, roughly: its message bytes
+  // and a frame's worth per delivery (fan-out formats one per subscriber).
+  static uint64_t Weight(const DeliveryBatch& b) {
+    return b.message_bytes + 128 * b.deliveries.size();
+  }
+  void Posted(uint32_t to, uint64_t weight) {
+    slots_[to].bytes.fetch_add(weight, std::memory_order_relaxed);
+  }
+  void Delivered(uint32_t to, uint64_t weight) {
+    slots_[to].bytes.fetch_sub(weight, std::memory_order_relaxed);
+  }
+  bool Over(uint64_t limit) const {
+    for (uint32_t d = 0; d < threads_; ++d) {
+      if (slots_[d].bytes.load(std::memory_order_relaxed) > limit) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> bytes{0};
+  };
+  const uint32_t threads_;
+  std::unique_ptr<Slot[]> slots_;
+};
+
 // What one source thread has queued, by destination thread.
 struct alignas(64) Outbox {
   std::vector<DeliveryBatch> to;  // [destination thread]
@@ -167,6 +205,7 @@ struct alignas(64) Outbox {
   // bytes from Deliver).
   ViewArena borrowed;
   std::shared_ptr<Recycler> recycler = std::make_shared<Recycler>();
+  std::shared_ptr<Backlog> backlog;  // made with the thread count
   // Written only by the owning thread; relaxed atomics so stats() may read.
   std::atomic<uint64_t> published{0};
   std::atomic<uint64_t> deliveries{0};

@@ -55,8 +55,12 @@ uint64_t Router::FlushOutbox(uint32_t from) {
     std::swap(batch, queued);
     // The destination, once done, gives the batch back; the source's next
     // Take() drops the messages (see Recycler).
-    impl_->post(d, [sink, batch = std::move(batch), recycler = out.recycler]() mutable {
+    const uint64_t weight = router_internal::Backlog::Weight(batch);
+    out.backlog->Posted(d, weight);
+    impl_->post(d, [sink, d, weight, batch = std::move(batch), recycler = out.recycler,
+                    backlog = out.backlog]() mutable {
       sink->Deliver(batch.deliveries);
+      backlog->Delivered(d, weight);
       recycler->Put(std::move(batch));
     });
     router_internal::Bump(out.cross_thread_posts, 1);
@@ -77,6 +81,11 @@ uint64_t Router::FlushOutbox(uint32_t from) {
     out.borrowed.clear();
   }
   return destinations;
+}
+
+bool Router::Backlogged(uint32_t from) const {
+  RUNNEL_CHECK(from < impl_->threads, "source thread %u of %u", from, impl_->threads);
+  return impl_->outboxes[from].backlog->Over(kMaxBacklogBytes);
 }
 
 }  // namespace runnel::broker

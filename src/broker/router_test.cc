@@ -352,6 +352,34 @@ TEST_F(RouterTest, OtherThreadsDeliveriesArriveOnlyAfterFlushInPublishOrder) {
   EXPECT_THAT(sinks_[1].Payloads(), ElementsAre("0", "0", "1", "1", "2", "2", "3", "3", "4", "4"));
 }
 
+TEST_F(RouterTest, BackloggedWhileAnotherThreadHasNotRunWhatWasPostedToIt) {
+  router_.Subscribe(kC, "news");  // kC lives on thread 1
+  router_.Subscribe(kA, "news");  // and kA on thread 0, the publisher's own
+  const std::string payload(64 << 10, 'x');
+  EXPECT_FALSE(router_.Backlogged(0));
+  // Thread 1 does not run: its queue grows with every flush.
+  int flushes = 0;
+  while (!router_.Backlogged(0)) {
+    ASSERT_LT(flushes, 1000) << "never backlogged";
+    router_.Publish(0, MakeMessage("news", payload));
+    router_.FlushOutbox(0);
+    ++flushes;
+  }
+  // About kMaxBacklogBytes of messages (weighed with a little per delivery).
+  const uint64_t queued = static_cast<uint64_t>(flushes) * payload.size();
+  EXPECT_GE(queued + payload.size(), Router::kMaxBacklogBytes);
+  EXPECT_LE(queued, Router::kMaxBacklogBytes + payload.size());
+  EXPECT_FALSE(router_.Backlogged(1));  // thread 1 itself posted nothing
+  RunPosted();                          // thread 1 catches up
+  EXPECT_FALSE(router_.Backlogged(0));
+  EXPECT_EQ(sinks_[1].got.size(), static_cast<size_t>(flushes));
+  // Deliveries on the publisher's own thread never count.
+  router_.Unsubscribe(kC, "news");
+  for (int i = 0; i < 200; ++i) router_.Publish(0, MakeMessage("news", payload));
+  router_.FlushOutbox(0);
+  EXPECT_FALSE(router_.Backlogged(0));
+}
+
 TEST_F(RouterTest, OneFlushMakesOnePostPerDestinationThread) {
   for (uint64_t id = 100; id < 110; ++id) router_.Subscribe({1, id}, "news");
   router_.Subscribe(kA, "news");  // own thread: no post

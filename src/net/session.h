@@ -4,6 +4,7 @@
 // buffer. Every method runs on the connection's io thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -36,6 +37,14 @@ class Session {
 
   // The connection is gone (peer closed, error, limit, shutdown). Last call.
   virtual void OnClose() = 0;
+
+  // True: do not read more input yet; the connection asks again shortly
+  // (kHoldInputRecheck). A publisher holds while its thread's deliveries to
+  // other threads are queued beyond a bound (broker::Router::Backlogged),
+  // which leaves its commands in the socket and slows it by TCP's own flow
+  // control instead of queueing them in memory.
+  virtual bool HoldInput() const { return false; }
+  static constexpr std::chrono::microseconds kHoldInputRecheck{100};
 
   // Moving to another io thread (Connection::RequestMove). A session that
   // asked for a move is asked again when the connection is quiet (no input

@@ -14,9 +14,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
+#include <cerrno>
 #include <cstring>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -112,6 +114,13 @@ class StreamConnection final : public Connection {
       if (out_.size() > limits_.pause_reading_above) {
         // Wait for the writer to drain (it cancels this timer).
         resume_reading_.expires_at(std::chrono::steady_clock::time_point::max());
+        reading_paused_ = true;
+        co_await resume_reading_.async_wait(as_tuple(use_awaitable));
+        reading_paused_ = false;
+        continue;
+      }
+      if (session_->HoldInput()) {
+        resume_reading_.expires_after(Session::kHoldInputRecheck);
         co_await resume_reading_.async_wait(as_tuple(use_awaitable));
         continue;
       }
@@ -185,36 +194,21 @@ class StreamConnection final : public Connection {
     if (!close_after_flush_ || out_.empty()) Close();
   }
 
+  // Writes now, from the caller's turn, what the socket takes: every
+  // queued byte goes out as soon as it is queued, not one 64 KiB step per
+  // turn of the event loop. A subscriber on another io thread than its
+  // publisher depends on that: its thread queues a batch of deliveries per
+  // publisher wake-up, and a write that advanced only once per turn fell
+  // behind the batches while the socket sat empty (hundreds of MB queued,
+  // the subscriber cut off at the output limit though it kept reading).
+  // Only a full socket waits, for writability (WaitWritable).
   void Flush() override {
-    if (writing_ || closed_ || out_.empty()) return;
-    if (out_.front_is_file()) {
-      if constexpr (kIsTls) {
-        // TLS encrypts in user space: the file range is read into memory.
-        if (!out_.ReadFrontFile()) {
-          Close();
-          return;
-        }
-      } else {
-        SendFiles();
-        return;
-      }
+    if (writing_ || closed_) return;
+    if constexpr (kIsTls) {
+      FlushTls();
+    } else {
+      FlushPlain();
     }
-    writing_ = true;
-    boost::asio::async_write(
-        stream_, out_.Gather(),
-        [self = this->shared_from_this(), this](boost::system::error_code ec, size_t n) {
-          writing_ = false;
-          if (closed_) {
-            out_.Clear();  // kept until now: the write was still reading it
-            return;
-          }
-          out_.Consume(n);
-          if (ec) {
-            Close();
-            return;
-          }
-          Written();
-        });
   }
 
   void Close() override {
@@ -307,14 +301,125 @@ class StreamConnection final : public Connection {
     co_return true;
   }
 
-  // After a write: resume reading once the output drained enough, send on.
-  void Written() {
+  // Up to this much plaintext is encrypted ahead of what the socket took:
+  // ciphertext waiting in TlsSocket is not counted in the output limits.
+  static constexpr size_t kSealBytes = 256 << 10;
+
+  void FlushPlain() {
+    while (!out_.empty()) {
+      if (out_.front_is_file()) {
+        SendFiles();
+        return;
+      }
+      const std::vector<boost::asio::const_buffer>& bufs = out_.Gather();
+      iovec iov[OutboundBuffer::kMaxBuffersPerWrite];
+      size_t count = 0;
+      for (const boost::asio::const_buffer& b : bufs) {
+        iov[count].iov_base = const_cast<void*>(b.data());
+        iov[count].iov_len = b.size();
+        ++count;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = count;
+      const ssize_t n = ::sendmsg(Socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        // A short write does not mean EAGAIN next: the socket may still
+        // count as writable, and then no edge would ever wake WaitWritable.
+        out_.Consume(static_cast<size_t>(n));
+        MaybeResumeReading();
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        WaitWritable();
+        return;
+      }
+      CloseLater();  // a write error: the peer is gone
+      return;
+    }
+    AfterWrites();
+  }
+
+  void FlushTls() {
+    for (;;) {
+      boost::system::error_code ec;
+      if (!stream_.SendNow(&ec)) {
+        if (ec) {
+          CloseLater();
+        } else {
+          WaitWritable();
+        }
+        return;
+      }
+      if (out_.empty()) break;
+      // TLS encrypts in user space: a file range is read into memory.
+      if (out_.front_is_file() && !out_.ReadFrontFile()) {
+        CloseLater();
+        return;
+      }
+      // At most kSealBytes at a time (at least one buffer, or part of one).
+      std::vector<boost::asio::const_buffer>& bufs = seal_;
+      bufs.clear();
+      size_t total = 0;
+      for (const boost::asio::const_buffer& b : out_.Gather()) {
+        if (total >= kSealBytes) break;
+        const size_t take = std::min(b.size(), kSealBytes - total);
+        bufs.emplace_back(b.data(), take);
+        total += take;
+      }
+      const size_t n = stream_.Seal(bufs, &ec);
+      if (ec) {
+        CloseLater();
+        return;
+      }
+      out_.Consume(n);
+      MaybeResumeReading();
+    }
+    AfterWrites();
+  }
+
+  // The socket is full: send on once it is writable.
+  void WaitWritable() {
+    writing_ = true;
+    Socket().async_wait(Tcp::socket::wait_write,
+                        [self = this->shared_from_this(), this](boost::system::error_code ec) {
+                          writing_ = false;
+                          if (closed_) {
+                            out_.Clear();  // releases the files
+                            return;
+                          }
+                          if (ec) {
+                            Close();
+                            return;
+                          }
+                          Flush();
+                        });
+  }
+
+  // Everything is sent: what a completed write does. Flush runs inside a
+  // session's turn (its replies, its deliveries), so closing, which calls
+  // back into the session, waits for the next turn.
+  void AfterWrites() {
     if (draining_) drained_.cancel();
-    if (out_.size() <= limits_.pause_reading_above / 2) resume_reading_.cancel();
-    if (!out_.empty()) {
-      Flush();
-    } else if (close_after_flush_) {
+    MaybeResumeReading();
+    if (close_after_flush_) CloseLater();
+  }
+
+  // Closes on the next turn of this io thread, not inside the caller's.
+  // Further flushes stop at once (writing_).
+  void CloseLater() {
+    writing_ = true;
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), this] {
+      writing_ = false;
       Close();
+    });
+  }
+
+  // Reading paused for output above the limit resumes at half of it.
+  void MaybeResumeReading() {
+    if (reading_paused_ && out_.size() <= limits_.pause_reading_above / 2) {
+      resume_reading_.cancel();
     }
   }
 
@@ -325,29 +430,16 @@ class StreamConnection final : public Connection {
     while (out_.front_is_file()) {
       const SendFileResult r = SendFileSome(Socket().native_handle(), out_.FrontFile());
       if (r.error != 0) {
-        Close();
+        CloseLater();
         return;
       }
       if (r.would_block) {
-        writing_ = true;
-        stream_.async_wait(Tcp::socket::wait_write,
-                           [self = this->shared_from_this(), this](boost::system::error_code ec) {
-                             writing_ = false;
-                             if (closed_) {
-                               out_.Clear();  // releases the files
-                               return;
-                             }
-                             if (ec) {
-                               Close();
-                               return;
-                             }
-                             Flush();
-                           });
+        WaitWritable();
         return;
       }
       out_.Consume(r.sent);
     }
-    Written();
+    FlushPlain();  // the memory chunks after the files
   }
 
   void ReleaseInput() {
@@ -370,8 +462,10 @@ class StreamConnection final : public Connection {
   std::string input_;
   size_t used_ = 0;
   size_t need_at_least_ = 0;
-  bool writing_ = false;
+  bool writing_ = false;  // waiting for writability (or to close): no write now
   bool finished_ = false;
+  bool reading_paused_ = false;  // Run waits on resume_reading_
+  std::vector<boost::asio::const_buffer> seal_;  // FlushTls's slice of the queue
 };
 
 }  // namespace runnel::net

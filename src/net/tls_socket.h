@@ -83,6 +83,22 @@ class TlsSocket {
         WaitOp{this, type, false}, token, socket_);
   }
 
+  // Synchronous writing (StreamConnection's): Seal encrypts every byte of
+  // `buffers` into the pending ciphertext and returns how many it took (0
+  // with *ec set on failure); SendNow hands pending ciphertext to the
+  // kernel: true when none is left, false when the socket is full (wait
+  // for writability, then SendNow again) or on error (*ec set).
+  template <typename ConstBufferSequence>
+  size_t Seal(const ConstBufferSequence& buffers, boost::system::error_code* ec) {
+    if (!usable()) {
+      *ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    return EncryptAll(buffers, ec);
+  }
+  bool SendNow(boost::system::error_code* ec) { return SendPending(ec) == Step::kDone && !*ec; }
+  bool has_unsent() const { return sent_ < out_.size(); }
+
   // Encrypts every byte of `buffers` and completes once the ciphertext is
   // handed to the kernel (so the caller's write loop keeps backpressure).
   template <typename ConstBufferSequence, typename Token>

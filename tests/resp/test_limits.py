@@ -5,6 +5,7 @@ memory bounded, publisher and other subscribers unaffected), a pipelining
 client that never reads its replies, maxclients, and the idle timeout
 (reference/resp.md §1.3, §3.5). Every flood is bounded in bytes and time."""
 
+import json
 import socket
 import threading
 import time
@@ -170,6 +171,31 @@ def test_limits_apply_only_to_subscribers(server):
     time.sleep(0.5)
     assert c.read_many(8, timeout=30) == [big] * 8
     assert c.call_raw("PING") == b"+PONG\r\n"
+
+
+def test_subscribers_on_another_thread_keep_up_with_a_flooding_publisher(start_server, runnel):
+    """A publisher flooding 1 KiB messages to subscribers on the other io
+    thread, with the default output limits: the subscribers read all they
+    are sent, so none may be cut off and nothing lost, and the server must
+    not queue the flood in memory. (Before the router's backlog bound the
+    publisher's thread outran the subscribers' one: hundreds of MB queued
+    and the subscriber cut off at the 32 MB limit.)"""
+    server = start_server(threads=2)
+    admin = server.client()
+    # Publishers stay on their own thread instead of following a subscriber.
+    assert admin.call("CONFIG", "SET", "follow-subscribers", "no") == b"OK"
+    rss_before = server.rss_bytes()
+    res = runnel.run("bench", "pubsub", "--target", f"127.0.0.1:{server.port}", "-s", "2",
+                     "--size", "1024", "--pipeline", "64", "--seconds", "2", "--json",
+                     timeout=120)
+    out = json.loads(res.stdout)
+    assert out["published"] > 0
+    assert out["delivered"] == out["expected"] == 2 * out["published"], out
+    assert out["loss"] == 0 and out["order_violations"] == 0, out
+    assert info(admin, "stats")["client_output_buffer_limit_disconnections"] == "0"
+    with open(f"/proc/{server.pid}/status") as f:
+        peak = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    assert peak - rss_before < 128 * MIB, f"server peak RSS grew by {(peak - rss_before) >> 20} MiB"
 
 
 def test_client_that_never_reads_replies_cannot_grow_server_memory(server):

@@ -98,6 +98,7 @@ void RespSession::SUnsubscribe(Command argv) {
 
 void RespSession::Publish(Command argv) {
   broker::Router& router = broker_.router();
+  published_ = true;
   // A durable topic: append first (key null, value = message), then fan
   // out and reply once the record is durable (DESIGN §3 write-ahead).
   if (ctx_->streams != nullptr && ctx_->streams->IsDurable(argv[1])) {
@@ -148,6 +149,7 @@ void RespSession::Publish(Command argv) {
 
 void RespSession::SPublish(Command argv) {
   broker::Router& router = broker_.router();
+  published_ = true;
   const size_t receivers = InInput(argv[1]) && InInput(argv[2])
                                ? router.SPublishBorrowed(thread_, argv[1], argv[2])
                                : router.SPublish(thread_, broker::MakeMessage(argv[1], argv[2]));

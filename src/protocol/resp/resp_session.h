@@ -114,6 +114,9 @@ class RespSession final : public net::Session, public broker::LocalClient {
 
   // net::Session: moving to another io thread (resp_session_move.cc).
   bool CanMove() const override;
+  // A client that has published holds its input while this thread's
+  // deliveries to the other threads are behind (Router::Backlogged).
+  bool HoldInput() const override { return published_ && broker_.router().Backlogged(thread_); }
   void Detach() override;
   std::unique_ptr<net::Session> Reattach(net::Connection& conn) override;
 
@@ -315,6 +318,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
   NameSet channels_;
   NameSet patterns_;
   NameSet shard_channels_;
+  bool published_ = false;  // PUBLISH or SPUBLISH seen (HoldInput)
   bool unsubscribed_any_ = false;  // deliveries are then checked against the sets
 
   ReplyQueue replies_;
