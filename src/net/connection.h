@@ -4,9 +4,9 @@
 // readability, so an idle connection holds no read buffer), reads as much as
 // is there, hands it all to the Session, and keeps what it did not consume.
 // Writing: replies and deliveries are appended to the OutboundBuffer; Flush()
-// starts one gathered write if none is in flight, and the write completion
-// starts the next, so a connection makes one writev per wake-up however
-// many replies it queued. Reading pauses while more than kPauseReadingAbove
+// writes them at once with one gathered write per 64 chunks (however many
+// replies a wake-up queued), and waits for writability only when the
+// socket is full. Reading pauses while more than kPauseReadingAbove
 // bytes wait to be sent, so a client that pipelines without reading its
 // replies cannot grow server memory without bound.
 //
@@ -45,14 +45,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed() const { return closed_; }
 
   OutboundBuffer& out() { return out_; }
-  // Starts sending queued output if no write is in flight.
+  // Sends queued output now, as far as the socket takes it.
   virtual void Flush() = 0;
+  // Nothing queued and nothing on its way to the kernel (TLS keeps
+  // encrypted bytes of its own once they leave out()).
+  virtual bool AllSent() const { return out_.empty(); }
   // Closes now; queued output is dropped. Session::OnClose follows.
   virtual void Close() = 0;
   // Closes once queued output is sent.
   void CloseAfterFlush() {
     close_after_flush_ = true;
-    if (out_.empty()) {
+    if (AllSent()) {
       Close();  // nothing queued and so no write in flight
     } else {
       Flush();

@@ -191,7 +191,7 @@ class StreamConnection final : public Connection {
       if (move_to_ >= 0 && co_await MoveIfQuiet()) co_return;  // lives on elsewhere
     }
     // After QUIT the pending write closes the connection when it completes.
-    if (!close_after_flush_ || out_.empty()) Close();
+    if (!close_after_flush_ || AllSent()) Close();
   }
 
   // Writes now, from the caller's turn, what the socket takes: every
@@ -209,6 +209,13 @@ class StreamConnection final : public Connection {
     } else {
       FlushPlain();
     }
+  }
+
+  bool AllSent() const override {
+    if constexpr (kIsTls) {
+      if (stream_.has_unsent()) return false;
+    }
+    return out_.empty();
   }
 
   void Close() override {
