@@ -47,6 +47,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   OutboundBuffer& out() { return out_; }
   // Sends queued output now, as far as the socket takes it.
   virtual void Flush() = 0;
+  // Flush at the end of this turn of the io thread, once for everything
+  // queued until then: for replies that complete one by one outside the
+  // connection's input (durable appends, Kafka responses), so a burst of
+  // completions makes one write, not one each.
+  virtual void FlushSoon() = 0;
   // Nothing queued and nothing on its way to the kernel (TLS keeps
   // encrypted bytes of its own once they leave out()).
   virtual bool AllSent() const { return out_.empty(); }

@@ -211,6 +211,15 @@ class StreamConnection final : public Connection {
     }
   }
 
+  void FlushSoon() override {
+    if (flush_posted_ || closed_) return;
+    flush_posted_ = true;
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this(), this] {
+      flush_posted_ = false;
+      Flush();
+    });
+  }
+
   bool AllSent() const override {
     if constexpr (kIsTls) {
       if (stream_.has_unsent()) return false;
@@ -472,6 +481,7 @@ class StreamConnection final : public Connection {
   bool writing_ = false;  // waiting for writability (or to close): no write now
   bool finished_ = false;
   bool reading_paused_ = false;  // Run waits on resume_reading_
+  bool flush_posted_ = false;    // FlushSoon's post is pending
   std::vector<boost::asio::const_buffer> seal_;  // FlushTls's slice of the queue
 };
 

@@ -323,7 +323,7 @@ void KafkaSession::Drain() {
   if (closing_ && slots_.empty()) {
     conn_.CloseAfterFlush();
   } else if (any) {
-    conn_.Flush();
+    conn_.FlushSoon();  // responses complete one by one: one write for a burst
   }
 }
 

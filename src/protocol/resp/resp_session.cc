@@ -257,7 +257,7 @@ void RespSession::AfterReplies() {
     RunDeferred(/*from_input=*/false);
     return;
   }
-  conn_.Flush();
+  conn_.FlushSoon();  // completions arrive one by one: one write for a burst
 }
 
 std::function<void(std::function<void(RespSession&)>)> RespSession::Poster() {
