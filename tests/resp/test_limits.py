@@ -195,7 +195,13 @@ def test_subscribers_on_another_thread_keep_up_with_a_flooding_publisher(start_s
     assert info(admin, "stats")["client_output_buffer_limit_disconnections"] == "0"
     with open(f"/proc/{server.pid}/status") as f:
         peak = next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
-    assert peak - rss_before < 128 * MIB, f"server peak RSS grew by {(peak - rss_before) >> 20} MiB"
+    # Under ASan freed memory waits in its quarantine (256 MiB by default)
+    # before reuse; the flood frees GBs, so that much is resident anyway.
+    # (Unbounded, the queue grew past 1 GB in a release build.)
+    with open(f"/proc/{server.pid}/maps") as f:
+        quarantine = 256 * MIB if "libasan" in f.read() else 0
+    assert peak - rss_before < 128 * MIB + quarantine, \
+        f"server peak RSS grew by {(peak - rss_before) >> 20} MiB"
 
 
 def test_client_that_never_reads_replies_cannot_grow_server_memory(server):
