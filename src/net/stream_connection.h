@@ -17,13 +17,14 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <memory>
 #include <string>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <type_traits>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 namespace runnel::net {
 
@@ -194,14 +195,10 @@ class StreamConnection final : public Connection {
     if (!close_after_flush_ || AllSent()) Close();
   }
 
-  // Writes now, from the caller's turn, what the socket takes: every
-  // queued byte goes out as soon as it is queued, not one 64 KiB step per
-  // turn of the event loop. A subscriber on another io thread than its
-  // publisher depends on that: its thread queues a batch of deliveries per
-  // publisher wake-up, and a write that advanced only once per turn fell
-  // behind the batches while the socket sat empty (hundreds of MB queued,
-  // the subscriber cut off at the output limit though it kept reading).
-  // Only a full socket waits, for writability (WaitWritable).
+  // Writes now, from the caller's turn, what the socket takes, instead of
+  // an async_write that advanced 64 KiB per turn of the event loop (a
+  // posted completion per step, behind every other handler queued on the
+  // thread). Only a full socket waits, for writability (WaitWritable).
   void Flush() override {
     if (writing_ || closed_) return;
     if constexpr (kIsTls) {
@@ -340,8 +337,8 @@ class StreamConnection final : public Connection {
       msg.msg_iovlen = count;
       const ssize_t n = ::sendmsg(Socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
-        // A short write does not mean EAGAIN next: the socket may still
-        // count as writable, and then no edge would ever wake WaitWritable.
+        // After a short write the loop tries again: waiting is only for an
+        // EAGAIN, the one answer that says the socket is full.
         out_.Consume(static_cast<size_t>(n));
         MaybeResumeReading();
         continue;
@@ -375,7 +372,7 @@ class StreamConnection final : public Connection {
         return;
       }
       // At most kSealBytes at a time (at least one buffer, or part of one).
-      std::vector<boost::asio::const_buffer>& bufs = seal_;
+      std::vector<boost::asio::const_buffer>& bufs = SealScratch();
       bufs.clear();
       size_t total = 0;
       for (const boost::asio::const_buffer& b : out_.Gather()) {
@@ -393,6 +390,13 @@ class StreamConnection final : public Connection {
       MaybeResumeReading();
     }
     AfterWrites();
+  }
+
+  // FlushTls's slice of the queue: used only inside one FlushTls, so the
+  // thread's connections share it.
+  static std::vector<boost::asio::const_buffer>& SealScratch() {
+    thread_local std::vector<boost::asio::const_buffer> slice;
+    return slice;
   }
 
   // The socket is full: send on once it is writable.
@@ -482,7 +486,6 @@ class StreamConnection final : public Connection {
   bool finished_ = false;
   bool reading_paused_ = false;  // Run waits on resume_reading_
   bool flush_posted_ = false;    // FlushSoon's post is pending
-  std::vector<boost::asio::const_buffer> seal_;  // FlushTls's slice of the queue
 };
 
 }  // namespace runnel::net

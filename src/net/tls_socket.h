@@ -10,15 +10,15 @@
 //  - reads go through a socket BIO with read-ahead and a 64 KiB buffer: one
 //    read() takes several records, and one read_some returns the plaintext
 //    of all of them that fit the caller's buffer;
-//  - writes encrypt the whole gather list (up to asio's 64 KiB per
-//    write_some, coalesced so records are full 16 KiB ones) into a memory
-//    BIO and send the ciphertext with one send();
+//  - writes are synchronous (Seal, SendNow): the caller's buffers are
+//    encrypted together, coalesced so records are full 16 KiB ones, into a
+//    memory BIO, and the ciphertext goes out with one send();
 //  - like the plain socket, it offers async_wait + a non-blocking read_some,
 //    so an idle TLS connection holds no read buffer of the connection's own.
 //
 // Thread safety: none; every call on the connection's io thread. One read
-// (read_some / async_read_some / async_wait) and one write may be pending at
-// a time, as for an asio stream.
+// (read_some / async_read_some / async_wait) may be pending at a time, as
+// for an asio stream.
 #pragma once
 
 #include <boost/asio/compose.hpp>
@@ -53,7 +53,7 @@ class TlsSocket {
 
   executor_type get_executor() { return socket_.get_executor(); }
   // No ciphertext waits to be sent and no read error is kept.
-  bool quiet() const { return sent_ >= out_.size() && !read_error_; }
+  bool quiet() const { return !has_unsent() && !read_error_; }
   Tcp::socket& next_layer() { return socket_; }
 
   // Completes once the handshake is done (or failed). The type must be
@@ -98,14 +98,6 @@ class TlsSocket {
   }
   bool SendNow(boost::system::error_code* ec) { return SendPending(ec) == Step::kDone && !*ec; }
   bool has_unsent() const { return sent_ < out_.size(); }
-
-  // Encrypts every byte of `buffers` and completes once the ciphertext is
-  // handed to the kernel (so the caller's write loop keeps backpressure).
-  template <typename ConstBufferSequence, typename Token>
-  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
-    return boost::asio::async_compose<Token, void(boost::system::error_code, size_t)>(
-        WriteOp<ConstBufferSequence>{this, buffers, false, 0}, token, socket_);
-  }
 
  private:
   enum class Step { kDone, kWantRead, kWantWrite };
@@ -196,32 +188,6 @@ class TlsSocket {
         return boost::asio::post(s->socket_.get_executor(), std::move(self));
       }
       s->socket_.async_wait(type, std::move(self));
-    }
-  };
-
-  template <typename ConstBufferSequence>
-  struct WriteOp {
-    TlsSocket* s;
-    ConstBufferSequence buffers;
-    bool started = false;
-    size_t taken = 0;
-    template <typename Self>
-    void operator()(Self& self, boost::system::error_code ec = {}) {
-      if (!started) {
-        started = true;
-        boost::asio::post(s->socket_.get_executor(), std::move(self));
-        return;
-      }
-      if (ec) return self.complete(ec, 0);
-      if (!s->usable()) return self.complete(boost::asio::error::operation_aborted, 0);
-      if (taken == 0) {
-        taken = s->EncryptAll(buffers, &ec);
-        if (ec) return self.complete(ec, 0);
-      }
-      if (s->SendPending(&ec) == Step::kWantWrite && !ec) {
-        return s->socket_.async_wait(Tcp::socket::wait_write, std::move(self));
-      }
-      self.complete(ec, ec ? 0 : taken);
     }
   };
 

@@ -318,7 +318,7 @@ class RespSession final : public net::Session, public broker::LocalClient {
   NameSet channels_;
   NameSet patterns_;
   NameSet shard_channels_;
-  bool published_ = false;  // PUBLISH or SPUBLISH seen (HoldInput)
+  bool published_ = false;         // PUBLISH or SPUBLISH seen (HoldInput)
   bool unsubscribed_any_ = false;  // deliveries are then checked against the sets
 
   ReplyQueue replies_;
