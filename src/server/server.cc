@@ -164,6 +164,7 @@ Status Server::Start() {
       });
       router->FlushOutbox(thread);
     };
+    kafka_->backlogged = [router](uint32_t thread) { return router->Backlogged(thread); };
     kafka_->auto_create_topics = config_.kafka_auto_create_topics;
     kafka_->max_request_bytes = static_cast<size_t>(config_.kafka_max_request_bytes);
     kafka::GroupSettings gs;

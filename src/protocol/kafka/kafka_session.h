@@ -118,6 +118,10 @@ struct KafkaContext {
   // nobody subscribes to costs nothing. Unset: no fan-out.
   std::function<bool(std::string_view topic)> has_subscribers;
   std::function<void(uint32_t thread, std::string_view topic, std::string_view batch)> produced;
+  // True while the deliveries `produced` posted from this io thread to the
+  // others wait beyond the router's bound (broker::Router::Backlogged).
+  // Unset: never.
+  std::function<bool(uint32_t thread)> backlogged;
   // Every successful append of a Produce, once its records are committed:
   // the end offset (exclusive) it reached. Runs on a storage writer thread.
   // server.cc tells the stream store (XREAD of Kafka topics). Unset: nothing.
@@ -175,6 +179,10 @@ class KafkaSession final : public net::Session {
 
   Action OnInput(std::string_view input, size_t* consumed, size_t* need_at_least) override;
   void OnClose() override;
+  // A connection whose produced records went live holds its input while this
+  // io thread's deliveries to the other threads are behind, as a RESP
+  // publisher does (KafkaContext::backlogged).
+  bool HoldInput() const override;
 
  private:
   struct FetchOp;
@@ -255,6 +263,7 @@ class KafkaSession final : public net::Session {
   std::map<uint64_t, std::vector<FileSplice>> slot_files_;  // by slot, for filled slots
   bool closed_ = false;
   bool closing_ = false;  // stop reading; close once the due answers are out
+  bool fanned_out_ = false;  // a Produce went to the router (HoldInput)
   const KafkaListener* const listener_;
   SaslState sasl_state_;
   std::unique_ptr<SaslServer> sasl_;

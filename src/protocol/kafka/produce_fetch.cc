@@ -227,8 +227,14 @@ void KafkaSession::FanOut(ProduceState& state) {
   for (const auto& [ti, pi, batch] : state.fan_out) {
     const auto& t = state.response.topics[ti];
     if (t.partitions[pi].error != ErrorCode::kNone) continue;
+    fanned_out_ = true;
     ctx_->produced(static_cast<uint32_t>(conn_.thread_index()), t.name, batch);
   }
+}
+
+bool KafkaSession::HoldInput() const {
+  return fanned_out_ && ctx_->backlogged &&
+         ctx_->backlogged(static_cast<uint32_t>(conn_.thread_index()));
 }
 
 struct KafkaSession::FetchOp {
