@@ -44,6 +44,18 @@ TEST(OutboundBufferTest, PartialWritesSendEveryByteOnceInOrder) {
   EXPECT_EQ(out.size(), 0u);
 }
 
+TEST(OutboundBufferTest, ASentChunksMemoryIsReusedByTheNextChunkOnTheThread) {
+  OutboundBuffer out;
+  out.Append("first");
+  const void* first = out.Gather().front().data();
+  out.Consume(5);
+  ASSERT_TRUE(out.empty());
+  OutboundBuffer other;  // any connection of this thread
+  other.AppendWith([](std::string& s) { s += "second"; });
+  EXPECT_EQ(other.Gather().front().data(), first);
+  EXPECT_EQ(Drain(other, 64), "second");
+}
+
 TEST(OutboundBufferTest, AppendsDuringAWriteLandAfterTheGatheredBytes) {
   OutboundBuffer out;
   out.Append("first;");

@@ -263,7 +263,8 @@ class KafkaSession final : public net::Session {
   std::map<uint64_t, std::vector<FileSplice>> slot_files_;  // by slot, for filled slots
   bool closed_ = false;
   bool closing_ = false;  // stop reading; close once the due answers are out
-  bool fanned_out_ = false;  // a Produce went to the router (HoldInput)
+  // A Produce went to the router (HoldInput).
+  bool fanned_out_ = false;
   const KafkaListener* const listener_;
   SaslState sasl_state_;
   std::unique_ptr<SaslServer> sasl_;
