@@ -12,7 +12,7 @@ namespace {
 // madvise per write) and the next chunk then faults the pages in again:
 // ~7% of an io thread's time in 1 KiB pub/sub (docs/benchmarks.md).
 thread_local std::vector<std::string> spare_chunks;
-constexpr size_t kMaxSpareChunks = 64;  // 1 MiB per io thread
+constexpr size_t kMaxSpareChunks = 64;  // 1-4 MiB per io thread (16-64 KiB each)
 
 std::string NewChunk() {
   if (spare_chunks.empty()) {
@@ -26,7 +26,8 @@ std::string NewChunk() {
 }
 
 void Recycle(std::string&& c) {
-  // Big payloads' own chunks are not kept: only what NewChunk gives out.
+  // Chunks of 1-4 times NewChunk's size are kept (a tail that grew, a big
+  // payload's own chunk); smaller and larger ones are freed.
   if (spare_chunks.size() >= kMaxSpareChunks || c.capacity() < OutboundBuffer::kChunkBytes ||
       c.capacity() > 4 * OutboundBuffer::kChunkBytes) {
     return;
