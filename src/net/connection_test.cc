@@ -20,8 +20,10 @@ namespace asio = boost::asio;
 // Replies to each "\n"-terminated line with the line; "quit" closes.
 class EchoSession : public Session {
  public:
-  EchoSession(Connection& conn, std::atomic<int>* closed) : conn_(conn), closed_(closed) {}
+  EchoSession(Connection& conn, std::atomic<int>* closed, std::atomic<size_t>* largest_input)
+      : conn_(conn), closed_(closed), largest_input_(largest_input) {}
   Action OnInput(std::string_view in, size_t* consumed, size_t*) override {
+    if (in.size() > largest_input_->load()) largest_input_->store(in.size());
     size_t pos = 0;
     for (size_t nl; (nl = in.find('\n', pos)) != std::string_view::npos; pos = nl + 1) {
       std::string_view line = in.substr(pos, nl - pos);
@@ -43,6 +45,7 @@ class EchoSession : public Session {
  private:
   Connection& conn_;
   std::atomic<int>* closed_;
+  std::atomic<size_t>* largest_input_;
 };
 
 class ConnectionTest : public ::testing::Test {
@@ -52,7 +55,7 @@ class ConnectionTest : public ::testing::Test {
     config.name = "echo";
     config.limits.pause_reading_above = 1 << 20;
     listener_ = std::make_unique<Listener>(&pool_, config, [this](Connection& c) {
-      return std::make_unique<EchoSession>(c, &closed_);
+      return std::make_unique<EchoSession>(c, &closed_, &largest_input_);
     });
     ASSERT_TRUE(listener_->Start().ok());
     pool_.Start();
@@ -70,6 +73,7 @@ class ConnectionTest : public ::testing::Test {
   IoPool pool_{2};
   std::unique_ptr<Listener> listener_;
   std::atomic<int> closed_{0};
+  std::atomic<size_t> largest_input_{0};
   asio::io_context client_ctx_;
 };
 
@@ -81,6 +85,25 @@ TEST_F(ConnectionTest, PipelinedLinesComeBackInOrder) {
   std::string got(sent.size(), '\0');
   asio::read(s, asio::buffer(got));
   EXPECT_EQ(got, sent);
+}
+
+// A partial command is pending (kept in the connection's own buffer) when a
+// burst arrives: the session must get the burst in one piece, not one
+// 16 KiB read at a time (each piece would cost its replies a write).
+TEST_F(ConnectionTest, ABurstBehindAPartialCommandArrivesWhole) {
+  auto s = Connect();
+  asio::write(s, asio::buffer(std::string("a\npartial")));
+  std::string got(2, '\0');
+  asio::read(s, asio::buffer(got));  // "a\n": the partial line is now held
+  std::string burst = " line\n";
+  while (burst.size() < (100u << 10)) burst += std::string(99, 'y') + "\n";
+  largest_input_.store(0);
+  asio::write(s, asio::buffer(burst));
+  std::string echoed(burst.size() + 7, '\0');
+  asio::read(s, asio::buffer(echoed));
+  EXPECT_EQ(echoed, "partial" + burst);
+  // Loopback delivers a 100 KiB write in 64 KiB segments or larger.
+  EXPECT_GE(largest_input_.load(), 64u << 10);
 }
 
 TEST_F(ConnectionTest, QuitFlushesTheReplyThenCloses) {

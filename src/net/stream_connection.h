@@ -145,11 +145,12 @@ class StreamConnection final : public Connection {
           input_.resize(used_ + want);
           input_capacity_ = input_.capacity();
         }
+        const size_t room = input_.size() - used_;
         auto [ec, n] = co_await stream_.async_read_some(
-            boost::asio::buffer(input_.data() + used_, input_.size() - used_),
-            as_tuple(use_awaitable));
+            boost::asio::buffer(input_.data() + used_, room), as_tuple(use_awaitable));
         if (ec || n == 0) break;
         used_ += n;
+        if (n == room) ReadWhileFull();
         data = std::string_view(input_.data(), used_);
       } else {
         // Nothing pending: hold no buffer while idle, wait for readability,
@@ -462,6 +463,28 @@ class StreamConnection final : public Connection {
     FlushPlain();  // the memory chunks after the files
   }
 
+  // After a read behind a partial command filled its room: more may be
+  // waiting (bytes in the socket, or plaintext OpenSSL has decrypted). Take
+  // it now, growing the buffer by doubling up to kScratchBytes, so the
+  // session sees a whole pipelined window at once. Without this a TLS
+  // publisher streaming 1 KiB commands, whose records never end on a
+  // command, was answered one 16 KiB read at a time: a reply and a delivery
+  // write per record instead of per window. An error is left for the next
+  // read, which sees it again.
+  void ReadWhileFull() {
+    const size_t cap = std::min(kScratchBytes, limits_.max_input_bytes + kReadChunk);
+    while (used_ < cap) {
+      const size_t room = std::min(used_, cap - used_);
+      if (input_.size() < used_ + room) {
+        input_.resize(used_ + room);
+        input_capacity_ = input_.capacity();
+      }
+      boost::system::error_code ec;
+      const size_t n = stream_.read_some(boost::asio::buffer(input_.data() + used_, room), ec);
+      used_ += n;
+      if (ec || n < room) return;
+    }
+  }
   void ReleaseInput() {
     std::string().swap(input_);
     input_capacity_ = 0;
