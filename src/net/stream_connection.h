@@ -5,6 +5,7 @@
 #include "net/connection.h"
 #include "net/io_pool.h"
 #include "net/send_file.h"
+#include "net/spare_buffers.h"
 #include "net/tls_socket.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -179,8 +180,11 @@ class StreamConnection final : public Connection {
           used_ -= consumed;
         }
       } else if (consumed < data.size()) {
-        input_.assign(data.substr(consumed));
-        used_ = input_.size();
+        const std::string_view rest = data.substr(consumed);
+        SpareBuffers::Take(&input_);
+        if (input_.size() < rest.size()) input_.resize(rest.size());
+        std::memcpy(input_.data(), rest.data(), rest.size());
+        used_ = rest.size();
         input_capacity_ = input_.capacity();
       }
       need_at_least_ = need;
@@ -465,7 +469,7 @@ class StreamConnection final : public Connection {
 
   // After a read behind a partial command filled its room: more may be
   // waiting (bytes in the socket, or plaintext OpenSSL has decrypted). Take
-  // it now, growing the buffer by doubling up to kScratchBytes, so the
+  // it now, growing the buffer to kScratchBytes, so the
   // session sees a whole pipelined window at once. Without this a TLS
   // publisher streaming 1 KiB commands, whose records never end on a
   // command, was answered one 16 KiB read at a time: a reply and a delivery
@@ -474,19 +478,23 @@ class StreamConnection final : public Connection {
   void ReadWhileFull() {
     const size_t cap = std::min(kScratchBytes, limits_.max_input_bytes + kReadChunk);
     while (used_ < cap) {
-      const size_t room = std::min(used_, cap - used_);
-      if (input_.size() < used_ + room) {
-        input_.resize(used_ + room);
+      if (input_.size() <= used_) {
+        // Straight to the cap: one allocation (and, through SpareInputs,
+        // one zero-fill) per buffer rather than one per doubling.
+        input_.resize(cap);
         input_capacity_ = input_.capacity();
       }
+      const size_t room = input_.size() - used_;
       boost::system::error_code ec;
       const size_t n = stream_.read_some(boost::asio::buffer(input_.data() + used_, room), ec);
       used_ += n;
       if (ec || n < room) return;
     }
   }
+  // An idle connection gives its input buffer to the thread's spares (the
+  // next partial command on the thread takes it, size and all).
   void ReleaseInput() {
-    std::string().swap(input_);
+    SpareBuffers::Give(&input_);
     input_capacity_ = 0;
   }
   // Tells the session once, whichever path closed the connection.

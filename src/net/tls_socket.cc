@@ -1,9 +1,10 @@
 #include "net/tls_socket.h"
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
+#include "net/spare_buffers.h"
 
 #include <boost/asio/ssl/error.hpp>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 
 #include <cerrno>
 #include <sys/socket.h>
@@ -14,9 +15,11 @@ namespace {
 
 // OpenSSL's read-ahead buffer: one read() takes up to this much ciphertext.
 constexpr int kReadAheadBytes = 64 << 10;
-// Pending-ciphertext capacity kept once everything is sent; more is freed,
-// so a connection that once sent a burst does not hold it while idle.
-constexpr size_t kKeepOutputBytes = 80 << 10;
+// Pending-ciphertext capacity kept once everything is sent; more goes to
+// the thread's spares (SpareBuffers), so a connection that once sent a
+// burst does not hold it while idle, and the next burst does not fault
+// fresh pages in.
+constexpr size_t kKeepOutputBytes = 16 << 10;
 
 }  // namespace
 
@@ -25,6 +28,10 @@ constexpr size_t kKeepOutputBytes = 80 << 10;
 struct TlsOutputBio {
   static int Write(BIO* b, const char* data, size_t n, size_t* written) {
     auto* s = static_cast<TlsSocket*>(BIO_get_data(b));
+    if (s->out_.empty() && n > s->out_.capacity()) {
+      SpareBuffers::Take(&s->out_);
+      s->out_.clear();  // a spare keeps its old size
+    }
     s->out_.append(data, n);
     *written = n;
     return 1;
@@ -94,8 +101,7 @@ TlsSocket::TlsSocket(TlsSocket&& other) noexcept
   if (wbio_ != nullptr) BIO_set_data(wbio_, this);
 }
 
-TlsSocket::TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept
-    : TlsSocket(std::move(other)) {
+TlsSocket::TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept : TlsSocket(std::move(other)) {
   socket_ = std::move(socket);  // the BIO reads the same descriptor number
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
@@ -154,7 +160,7 @@ TlsSocket::Step TlsSocket::SendPending(boost::system::error_code* ec) {
   }
   out_.clear();
   sent_ = 0;
-  if (out_.capacity() > kKeepOutputBytes) std::string().swap(out_);
+  if (out_.capacity() > kKeepOutputBytes) SpareBuffers::Give(&out_);
   return Step::kDone;
 }
 
