@@ -469,8 +469,8 @@ class StreamConnection final : public Connection {
 
   // After a read behind a partial command filled its room: more may be
   // waiting (bytes in the socket, or plaintext OpenSSL has decrypted). Take
-  // it now, growing the buffer to kScratchBytes, so the
-  // session sees a whole pipelined window at once. Without this a TLS
+  // it now, growing the buffer to kScratchBytes, so the session sees a
+  // whole pipelined window at once. Without this a TLS
   // publisher streaming 1 KiB commands, whose records never end on a
   // command, was answered one 16 KiB read at a time: a reply and a delivery
   // write per record instead of per window. An error is left for the next
@@ -479,7 +479,7 @@ class StreamConnection final : public Connection {
     const size_t cap = std::min(kScratchBytes, limits_.max_input_bytes + kReadChunk);
     while (used_ < cap) {
       if (input_.size() <= used_) {
-        // Straight to the cap: one allocation (and, through SpareInputs,
+        // Straight to the cap: one allocation (and, through SpareBuffers,
         // one zero-fill) per buffer rather than one per doubling.
         input_.resize(cap);
         input_capacity_ = input_.capacity();

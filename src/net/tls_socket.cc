@@ -2,9 +2,10 @@
 
 #include "net/spare_buffers.h"
 
-#include <boost/asio/ssl/error.hpp>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+
+#include <boost/asio/ssl/error.hpp>
 
 #include <cerrno>
 #include <sys/socket.h>
@@ -101,7 +102,8 @@ TlsSocket::TlsSocket(TlsSocket&& other) noexcept
   if (wbio_ != nullptr) BIO_set_data(wbio_, this);
 }
 
-TlsSocket::TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept : TlsSocket(std::move(other)) {
+TlsSocket::TlsSocket(TlsSocket&& other, Tcp::socket socket) noexcept
+    : TlsSocket(std::move(other)) {
   socket_ = std::move(socket);  // the BIO reads the same descriptor number
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
