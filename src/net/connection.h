@@ -14,6 +14,7 @@
 // thread_index(), which are immutable.
 #pragma once
 
+#include "net/idle_flush.h"
 #include "net/outbound_buffer.h"
 #include "net/session.h"
 
@@ -52,6 +53,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection's input (durable appends, Kafka responses), so a burst of
   // completions makes one write, not one each.
   virtual void FlushSoon() = 0;
+  // Flush at the io thread's idle point (idle_flush.h), or now on a thread
+  // without one.
+  void FlushAtIdle() {
+    if (!IdleFlush::Active()) {
+      Flush();
+      return;
+    }
+    if (idle_flush_queued_) return;
+    idle_flush_queued_ = true;
+    IdleFlush::Add(shared_from_this());
+  }
+  // IdleFlush::Drain's call.
+  void FlushQueuedAtIdle() {
+    idle_flush_queued_ = false;
+    Flush();
+  }
   // Nothing queued and nothing on its way to the kernel (TLS keeps
   // encrypted bytes of its own once they leave out()).
   virtual bool AllSent() const { return out_.empty(); }
@@ -100,7 +117,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool close_after_flush_ = false;
   size_t input_capacity_ = 0;
-  int move_to_ = -1;  // RequestMove's thread, -1: none asked
+  int move_to_ = -1;                // RequestMove's thread, -1: none asked
+  bool idle_flush_queued_ = false;  // in this thread's IdleFlush list
 };
 
 }  // namespace runnel::net

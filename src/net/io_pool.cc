@@ -1,5 +1,7 @@
 #include "net/io_pool.h"
 
+#include "net/idle_flush.h"
+
 #include <chrono>
 #include <ctime>
 
@@ -50,8 +52,16 @@ void IoPool::Run(boost::asio::io_context& ctx) {
   // its next event once it ran out of work. It starts long, so a quiet
   // thread never polls.
   Clock::duration gap = 4 * window;
+  IdleFlush::SetActive(true);
   while (!ctx.stopped()) {
-    if (ctx.poll() > 0) continue;  // ready handlers, then epoll_wait(0)
+    // Ready handlers (poll_one runs epoll_wait(0) when none is queued),
+    // then the writes deferred to this point (IdleFlush): once nothing is
+    // ready, or after kHandlersPerFlush handlers, so that a thread which is
+    // never idle still makes them.
+    int handled = 0;
+    while (handled < IdleFlush::kHandlersPerFlush && ctx.poll_one() > 0) ++handled;
+    const size_t flushed = IdleFlush::Drain();
+    if (handled > 0 || flushed > 0) continue;
     const Clock::time_point idle_since = Clock::now();
     bool poll_now = false;
     if (gap < window) {
@@ -81,6 +91,8 @@ void IoPool::Run(boost::asio::io_context& ctx) {
     }
     gap = (gap * 7 + waited) / 8;
   }
+  IdleFlush::SetActive(false);
+  IdleFlush::Drain();  // writes nothing on a stopped context, lets go of them
 }
 
 void IoPool::Stop() {

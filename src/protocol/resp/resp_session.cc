@@ -8,6 +8,7 @@
 #include <atomic>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace runnel::resp {
@@ -34,6 +35,14 @@ struct LocalWrites {
   std::vector<std::shared_ptr<net::Connection>> connections;
 };
 thread_local LocalWrites t_local_writes;
+
+// A delivery batch this large comes from a busy publisher (a pipelined
+// window): its write waits for the thread's idle point, so the next
+// windows' deliveries share it (net/idle_flush.h). A smaller one — sparse
+// traffic, where a wait would only add latency — is written at once, and
+// so is everything once kDeferBelowBytes are queued.
+constexpr uint64_t kDeferBatchBytes = 2 << 10;
+constexpr size_t kDeferBelowBytes = 64 << 10;
 
 }  // namespace
 
@@ -372,14 +381,16 @@ void RespSession::Deliver(const broker::Delivery& d) {
 
 void RespSession::EndDeliveries() {
   broker_.stats().net_output_bytes.fetch_add(delivered_bytes_, std::memory_order_relaxed);
-  delivered_bytes_ = 0;
+  const uint64_t batch_bytes = std::exchange(delivered_bytes_, 0);
   CheckOutputLimits(std::chrono::steady_clock::now());
   if (close_pending_) {
     conn_.Close();  // OnClose unregisters us
     return;
   }
   entry_->output_bytes.store(conn_.out().size(), std::memory_order_relaxed);
-  if (t_local_writes.collecting) {
+  if (batch_bytes >= kDeferBatchBytes && conn_.out().size() < kDeferBelowBytes) {
+    conn_.FlushAtIdle();
+  } else if (t_local_writes.collecting) {
     t_local_writes.connections.push_back(conn_.shared_from_this());
   } else {
     conn_.Flush();
