@@ -92,7 +92,7 @@ void IoPool::Run(boost::asio::io_context& ctx) {
     gap = (gap * 7 + waited) / 8;
   }
   IdleFlush::SetActive(false);
-  IdleFlush::Drain();  // writes nothing on a stopped context, lets go of them
+  IdleFlush::Drain();  // the last deferred writes: the list holds nothing past the loop
 }
 
 void IoPool::Stop() {
