@@ -4,7 +4,9 @@ of any process, under every fsync policy).
 Each round starts a fresh `produce --print-offsets` on the same topic, feeds it
 unique lines through a pipe in random chunks, and SIGKILLs it at a random
 moment: either 20-300 ms after it started (so some kills land in open and
-recovery) or 20-300 ms after its first acknowledgement (mid-stream). Small
+recovery) or 20-300 ms after its first acknowledgement (mid-stream); half of
+the kills come right after a burst of lines, so that some catch lines in
+flight however fast the producer acknowledges the trickle. Small
 segments make kills during a roll likely. After every kill the whole topic is
 read back and checked against a model of what was sent and acknowledged:
 
@@ -38,6 +40,7 @@ ROUNDS = int(os.environ.get("RUNNEL_CRASH_ROUNDS", "30"))
 MAX_LINES_PER_ROUND = 2500
 FULL_CHECK_EVERY = 5  # rounds; in between only the tail is read back (see check_log)
 TAIL_OVERLAP = 200    # records before the previous end that an incremental check re-reads
+BURST_LINES = 1000    # written at once just before a "burst" kill (~30 KB, within a pipe's buffer)
 FIRST_ACK_TIMEOUT = 30.0
 LINE_RE = re.compile(rb"^rec-(\d+)-(\d+)-[0-9a-f]{8}$")
 
@@ -52,6 +55,8 @@ class Feeder:
         self._round = round_no
         self._rng = random.Random(seed)
         self._stop = threading.Event()
+        self._burst = threading.Event()       # asked: write a burst now
+        self._burst_done = threading.Event()  # the burst is in the pipe (or feeding ended)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -60,13 +65,29 @@ class Feeder:
         try:
             while not self._stop.is_set() and len(self.sent) < MAX_LINES_PER_ROUND:
                 n = len(self.sent)
+                burst = self._burst.is_set()
+                count = min(BURST_LINES, MAX_LINES_PER_ROUND - n) if burst else rng.randint(1, 50)
                 chunk = [f"rec-{self._round}-{n + i}-{rng.getrandbits(32):08x}".encode()
-                         for i in range(rng.randint(1, 50))]
+                         for i in range(count)]
                 self.sent.extend(chunk)  # before the write: a written line is always known
                 write_all(self._fd, b"".join(line + b"\n" for line in chunk))
-                time.sleep(rng.random() * 0.020)  # ~2.5 lines/ms: still feeding at the kill
+                if burst:
+                    self._burst.clear()
+                    self._burst_done.set()
+                    continue
+                # ~2.5 lines/ms: still feeding at the kill. A burst request cuts the wait short.
+                self._burst.wait(rng.random() * 0.020)
         except OSError:  # EPIPE once the producer is dead
             pass
+        finally:
+            self._burst_done.set()  # nothing more will be written: burst() must not wait
+
+    def burst(self):
+        """Has the feeding thread write BURST_LINES at once and returns when they
+        are in the pipe: a kill right after lands while the producer still has
+        them to read, append and acknowledge, however fast this build is."""
+        self._burst.set()
+        assert self._burst_done.wait(30), "feeder did not write its burst"
 
     def stop(self):
         self._stop.set()
@@ -153,6 +174,10 @@ def run_round(runnel, data_dir, rng, round_no, model):
     feeder = Feeder(proc, round_no, rng.getrandbits(32))
     mode = rng.choice(["after-start", "after-first-ack"])
     delay = rng.uniform(0.020, 0.300)
+    # Half the kills follow a burst, so that some kill catches the producer
+    # with lines in flight even when it acknowledges a trickle at once (a
+    # release build does); the rest land wherever the trickle is.
+    burst = rng.random() < 0.5
     try:
         if mode == "after-first-ack":
             first = proc.stdout.get_line(timeout=FIRST_ACK_TIMEOUT)
@@ -160,6 +185,8 @@ def run_round(runnel, data_dir, rng, round_no, model):
                 res = proc.wait(10)
                 model.fail(round_no, f"producer ended before acknowledging:\n{res.describe()}")
         time.sleep(delay)
+        if burst:
+            feeder.burst()
         alive = proc.popen.poll() is None
         proc.kill9()
         res = proc.wait(30)
