@@ -299,6 +299,7 @@ struct Summary {
   int64_t receivers = 0;
   double max_lag_us = 0;
   double cpu_pct = 0, cpu_pub_pct = 0, cpu_sub_pct = 0;
+  double cpu_us_per_msg = 0;  // the tool's CPU time per delivered message
 };
 
 void PrintJson(const PubsubFlags& f, const Summary& s) {
@@ -334,6 +335,7 @@ void PrintJson(const PubsubFlags& f, const Summary& s) {
   j.Raw("cpu_pct", Fixed(s.cpu_pct, 1));
   j.Raw("cpu_pub_pct", Fixed(s.cpu_pub_pct, 1));
   j.Raw("cpu_sub_pct", Fixed(s.cpu_sub_pct, 1));
+  j.Raw("cpu_us_per_msg", Fixed(s.cpu_us_per_msg, 3));
   j.Print();
 }
 
@@ -359,8 +361,10 @@ void PrintTable(const PubsubFlags& f, const Summary& s) {
   if (s.foreign > 0) std::printf("    foreign messages %lld", static_cast<long long>(s.foreign));
   std::printf("\n");
   if (f.rate > 0) std::printf("  schedule   fell behind by at most %.1f us\n", s.max_lag_us);
-  std::printf("  tool cpu   %.0f%% of one core (publishers %.0f%%, subscribers %.0f%%)\n",
-              s.cpu_pct, s.cpu_pub_pct, s.cpu_sub_pct);
+  std::printf(
+      "  tool cpu   %.0f%% of one core (publishers %.0f%%, subscribers %.0f%%), %.3f us per "
+      "delivered message\n",
+      s.cpu_pct, s.cpu_pub_pct, s.cpu_sub_pct, s.cpu_us_per_msg);
 }
 
 // ---- The command --------------------------------------------------------------
@@ -461,6 +465,7 @@ int RunBenchPubsub(const PubsubFlags& f) {
   s.cpu_pct = 100.0 * cpu / wall;
   s.cpu_pub_pct = 100.0 * pub_stats.cpu_ns / wall;
   s.cpu_sub_pct = 100.0 * sub_stats.cpu_ns / wall;
+  if (s.delivered > 0) s.cpu_us_per_msg = static_cast<double>(cpu) / 1e3 / s.delivered;
   if (f.json) {
     PrintJson(f, s);
   } else {

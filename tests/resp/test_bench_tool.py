@@ -44,6 +44,9 @@ def test_bench_pubsub_delivers_every_message(server, runnel):
     assert out["published"] > 0
     assert out["delivered"] == out["expected"] == 2 * out["published"]
     assert out["loss"] == 0 and out["order_violations"] == 0
+    # The tool's CPU per delivered message: what scripts/bench-pubsub's TLS
+    # ceiling is computed from.
+    assert out["cpu_us_per_msg"] > 0
 
 
 def test_bench_against_no_server_fails_clearly(runnel):
