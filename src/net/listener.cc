@@ -47,6 +47,11 @@ Status Listener::Start() {
 }
 
 void Listener::Stop() {
+  {
+    std::lock_guard lock(build_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
   if (!acceptor_) return;
   // The acceptor belongs to io thread 0: close it there.
   asio::post(pool_->context(0), [acc = acceptor_.get()] {
@@ -81,6 +86,8 @@ asio::awaitable<void> Listener::AcceptLoop() {
     }
     // Build the connection on its own thread.
     asio::post(pool_->context(target), [this, target, s = std::move(socket)]() mutable {
+      std::lock_guard lock(build_mu_);
+      if (stopped_) return;  // shutting down: the socket closes unserved
       auto& ctx = pool_->context(target);
       if (config_.tls) {
         auto conn = std::make_shared<StreamConnection<TlsStream>>(

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace runnel::net {
@@ -42,7 +43,11 @@ class Listener {
   // Binds and listens (errors such as "address in use" come back here), then
   // accepts on io thread 0 once the pool runs.
   Status Start();
-  // Stops accepting; open connections are not touched.
+  // Stops accepting; open connections are not touched. Once it returns, no
+  // new connection gets a session: every socket accepted before is either
+  // built (its session made, so registered with its protocol) or will be
+  // closed unserved. Shutdown relies on that: it then closes the sessions
+  // it knows of, and one made later would outlive the protocol contexts.
   void Stop();
   uint16_t port() const { return port_; }
   const ListenerConfig& config() const { return config_; }
@@ -57,6 +62,10 @@ class Listener {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
   std::atomic<uint64_t> accepted_{0};
+  // Held while a connection and its session are made, and by Stop to set
+  // stopped_: a connection is built wholly before Stop returns, or not at all.
+  std::mutex build_mu_;
+  bool stopped_ = false;  // guarded by build_mu_
 };
 
 // A process-wide source of connection ids (never reused).
