@@ -239,6 +239,17 @@ class ProduceLoop {
   }
 
   void Flush(Producer& p) {
+    if (p.conn->HasUnsentOutput()) {  // TLS records of an earlier request first
+      const int flushed = p.conn->Flush();
+      if (flushed < 0) {
+        Fail("produce connection: " + p.conn->error());
+        return;
+      }
+      if (flushed == 0) {
+        SetWantOut(p, true);
+        return;
+      }
+    }
     while (p.written < p.prepared) {
       const std::string& s = p.slots[p.written % p.slots.size()];
       const int64_t n = p.conn->Write(s.data() + p.write_pos, s.size() - p.write_pos);
@@ -263,6 +274,7 @@ class ProduceLoop {
         stats_.end_ns = BenchNowNs();
       }
     }
+    if (p.conn->HasUnsentOutput()) SetWantOut(p, true);
   }
 
   void SetWantOut(Producer& p, bool want) {

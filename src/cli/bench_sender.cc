@@ -219,7 +219,7 @@ void SenderLoop::TopUp(Sender& p) {
 uint32_t SenderLoop::Wanted(const Sender& p) const {
   uint32_t events = 0;
   if (f_.rate == 0 || stopping_ || p.in_flight >= f_.pipeline) events |= EPOLLIN;
-  if (p.out_pos < p.out.size()) events |= EPOLLOUT;
+  if (p.out_pos < p.out.size() || p.conn->HasUnsentOutput()) events |= EPOLLOUT;
   return events;
 }
 
@@ -303,6 +303,9 @@ void SenderLoop::FlushAll() {
         p->out.clear();
         p->out_pos = 0;
       }
+    } else if (p->conn->HasUnsentOutput() && p->conn->Flush() < 0) {
+      Fail(f_.verb + " connection " + std::to_string(p->id) + ": " + p->conn->error());
+      continue;
     }
     const uint32_t wanted = Wanted(*p);
     if (wanted != p->watched) {

@@ -150,6 +150,8 @@ class TlsContext {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
+struct CipherOutBio;
+
 class RespConnection {
  public:
   // Connects (and completes the TLS handshake when `tls` is set) before
@@ -171,7 +173,16 @@ class RespConnection {
   // for the socket, which will not signal them.
   bool HasBufferedInput() const;
   // Bytes written (possibly fewer than `len`, possibly 0); -1 on error.
+  // Over TLS the bytes taken are sealed at once and their records go out
+  // with one send(); what the socket does not take stays unsent (below).
   int64_t Write(const char* data, size_t len);
+  // TLS only: ciphertext a Write sealed that the socket has not taken yet.
+  // While this is true an event loop waits for writability, then calls
+  // Flush (or Write, which flushes first).
+  bool HasUnsentOutput() const { return unsent_pos_ < unsent_.size(); }
+  // Sends unsent ciphertext: 1 when none is left, 0 when the socket is
+  // full, -1 on error (see error()).
+  int Flush();
   const std::string& error() const { return error_; }
 
   // ---- Blocking with a deadline, for setup ----
@@ -186,6 +197,8 @@ class RespConnection {
   std::string TakeBuffered();
 
  private:
+  friend struct CipherOutBio;  // appends to unsent_
+
   RespConnection(int fd, SSL* ssl, std::string peer) : fd_(fd), ssl_(ssl), peer_(std::move(peer)) {}
   Status WaitFor(short events, Deadline deadline);
 
@@ -195,6 +208,8 @@ class RespConnection {
   std::string error_;
   std::string setup_in_;
   size_t setup_pos_ = 0;
+  std::string unsent_;  // TLS records sealed, not yet sent
+  size_t unsent_pos_ = 0;
 };
 
 }  // namespace runnel::cli
