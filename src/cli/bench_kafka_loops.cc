@@ -239,28 +239,13 @@ class ProduceLoop {
   }
 
   void Flush(Producer& p) {
-    if (p.conn->HasUnsentOutput()) {  // TLS records of an earlier request first
-      const int flushed = p.conn->Flush();
-      if (flushed < 0) {
-        Fail("produce connection: " + p.conn->error());
-        return;
-      }
-      if (flushed == 0) {
-        SetWantOut(p, true);
-        return;
-      }
-    }
+    // TLS records an earlier Write sealed go first (Write flushes them too,
+    // but there may be nothing left to write).
+    if (p.conn->HasUnsentOutput() && !Progressed(p, p.conn->Flush())) return;
     while (p.written < p.prepared) {
       const std::string& s = p.slots[p.written % p.slots.size()];
       const int64_t n = p.conn->Write(s.data() + p.write_pos, s.size() - p.write_pos);
-      if (n < 0) {
-        Fail("produce connection: " + p.conn->error());
-        return;
-      }
-      if (n == 0) {
-        SetWantOut(p, true);
-        return;
-      }
+      if (!Progressed(p, n)) return;
       stats_.wire_bytes += n;
       p.write_pos += static_cast<size_t>(n);
       if (p.write_pos < s.size()) continue;
@@ -275,6 +260,20 @@ class ProduceLoop {
       }
     }
     if (p.conn->HasUnsentOutput()) SetWantOut(p, true);
+  }
+
+  // What Write or Flush returned: false when nothing more goes out now,
+  // the failure recorded (n < 0) or writability waited for (n == 0).
+  bool Progressed(Producer& p, int64_t n) {
+    if (n < 0) {
+      Fail("produce connection: " + p.conn->error());
+      return false;
+    }
+    if (n == 0) {
+      SetWantOut(p, true);
+      return false;
+    }
+    return true;
   }
 
   void SetWantOut(Producer& p, bool want) {

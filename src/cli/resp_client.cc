@@ -624,8 +624,10 @@ Status RespConnection::WriteAll(std::string_view data, Deadline deadline) {
     const int64_t n = Write(data.data(), data.size());
     if (n < 0) return Status::IoError(error_);
     if (n == 0) {
-      // TLS may need to read to write (a key update); either readiness will do.
-      RETURN_IF_ERROR(WaitFor(ssl_ != nullptr ? POLLIN | POLLOUT : POLLOUT, deadline));
+      // Sealed records wait for room in the socket; otherwise TLS may need
+      // to read to write (a key update), and either readiness will do.
+      const bool either = ssl_ != nullptr && !HasUnsentOutput();
+      RETURN_IF_ERROR(WaitFor(either ? POLLIN | POLLOUT : POLLOUT, deadline));
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
