@@ -15,7 +15,7 @@ IoPool::IoPool(int threads, IdlePollOptions idle) : idle_(idle) {
   for (int i = 0; i < threads; ++i) {
     // concurrency_hint 1: each context is run by exactly one thread, so Asio
     // can skip internal locking.
-    contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    contexts_.push_back(std::make_unique<Context>(1));
     guards_.emplace_back(contexts_.back()->get_executor());
   }
 }
@@ -102,6 +102,16 @@ void IoPool::Stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+}
+
+void IoPool::DropPendingWork() {
+  Stop();
+  // A destructor run while one context is shut down may post to another,
+  // one already shut down included: the second pass destroys those posts
+  // too (shutting a context down again only destroys what was queued since).
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& c : contexts_) c->shutdown();
+  }
 }
 
 int IoPool::CurrentIndex() { return current_index; }

@@ -37,8 +37,16 @@ class IoPool {
   IoPool& operator=(const IoPool&) = delete;
 
   void Start();
-  // Stops every context; pending handlers are dropped. Joins the threads.
+  // Stops every context and joins the threads. Handlers still queued stay
+  // queued (nothing runs them) until DropPendingWork or destruction.
   void Stop();
+  // After Stop: destroys every queued handler and every coroutine suspended
+  // in one (so the connections and sessions they own), on the calling
+  // thread, while every context still exists. A server calls it while the
+  // state those destructors touch (broker, protocol contexts, log) is alive;
+  // otherwise they would run in ~IoPool. Handlers posted later are dropped
+  // (destroyed unrun) too.
+  void DropPendingWork();
 
   int size() const { return static_cast<int>(contexts_.size()); }
   boost::asio::io_context& context(int index) { return *contexts_[index]; }
@@ -59,7 +67,16 @@ class IoPool {
   // One thread's run loop (idle polling as described above).
   void Run(boost::asio::io_context& ctx);
 
-  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  // An io_context whose pending work can be destroyed before the context
+  // is: Asio runs execution_context::shutdown in ~io_context, and exposes
+  // it to derived classes only.
+  class Context final : public boost::asio::io_context {
+   public:
+    using boost::asio::io_context::io_context;
+    using boost::asio::execution_context::shutdown;
+  };
+
+  std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<Guard> guards_;
   std::vector<std::thread> threads_;
   std::atomic<uint32_t> next_{0};

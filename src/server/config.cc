@@ -212,12 +212,13 @@ Status ServerConfig::LoadFile(const std::string& path) {
   }
   Status st = CheckKeys(
       root, path, "",
-      {"data", "threads", "idle_poll_us", "log_level", "fsync", "requirepass", "resp", "kafka",
+      {"data", "threads", "idle_poll_us", "shutdown_timeout_ms", "log_level", "fsync", "requirepass", "resp", "kafka",
        "tls", "limits", "topics", "storage"});
   if (!st.ok()) return st;
   std::string fsync_text;
   for (Status s : {Get(root, path, "data", &data_dir), Get(root, path, "threads", &threads),
                    Get(root, path, "idle_poll_us", &idle_poll_us),
+                   Get(root, path, "shutdown_timeout_ms", &shutdown_timeout_ms),
                    Get(root, path, "log_level", &log_level), Get(root, path, "fsync", &fsync_text),
                    Get(root, path, "requirepass", &requirepass)}) {
     if (!s.ok()) return s;
@@ -333,6 +334,9 @@ Status ServerConfig::Validate() const {
   if (threads < 0 || threads > 256) return Status::InvalidArgument("threads must be 0..256");
   if (idle_poll_us < 0 || idle_poll_us > 10000) {
     return Status::InvalidArgument("idle_poll_us must be 0..10000");
+  }
+  if (shutdown_timeout_ms < 0 || shutdown_timeout_ms > 600000) {
+    return Status::InvalidArgument("shutdown_timeout_ms must be 0..600000");
   }
   if (max_clients < 1) return Status::InvalidArgument("max_clients must be >= 1");
   if (timeout_seconds < 0) return Status::InvalidArgument("timeout must be >= 0");

@@ -3,7 +3,7 @@
 //
 // TOML layout (all keys optional; see docs/config.md):
 //   data = "./runnel-data"        threads = 0 (= cores)      log_level = "info"
-//   idle_poll_us = 50 (0 = off; net/io_pool.h)
+//   idle_poll_us = 50 (0 = off; net/io_pool.h)   shutdown_timeout_ms = 2000
 //   fsync = "interval:1000"       requirepass = ""
 //   [resp]  listen = "127.0.0.1:6379"   tls_listen = ""
 //   [kafka] listen = "127.0.0.1:9092" (or "off")  advertised_host = ""  advertised_port = 0
@@ -71,6 +71,9 @@ struct ServerConfig {
   std::string data_dir = "./runnel-data";
   int threads = 0;
   int64_t idle_poll_us = 50;  // io threads' idle polling window (net/io_pool.h); 0 = off
+  // How long SIGTERM waits for connections to send what they have queued
+  // and close before the io threads stop (server.cc Shutdown).
+  int64_t shutdown_timeout_ms = 2000;
   std::string log_level = "info";
   FsyncSpec fsync;  // default policy for topics the server creates
   std::string requirepass;

@@ -114,6 +114,7 @@ Status Server::Start() {
   resp_->facts.data_dir = config_.data_dir;
   resp_->facts.bind = config_.resp.host;
   resp_->facts.io_threads = pool_->size();
+  resp_->facts.shutdown_timeout_ms = config_.shutdown_timeout_ms;
   resp_->pool = pool_.get();
 
   resp::RespContext* ctx = resp_.get();
@@ -318,12 +319,19 @@ void Server::Shutdown() {
     broker::LocalClients* local = &broker_->local(static_cast<uint32_t>(t));
     asio::post(pool_->context(t), [local] { local->Shutdown(); });
   }
-  if (kafka_) kafka_->CloseAll(std::chrono::seconds(2));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const auto grace = std::chrono::milliseconds(config_.shutdown_timeout_ms);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  if (kafka_) kafka_->CloseAll(grace);
   while (broker_->clients().size() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   pool_->Stop();
+  // A connection still open after the grace period (or whose close had not
+  // run yet) lives in a queued handler or suspended coroutine. Dropping
+  // those here, once the Kafka appends' answers are queued too, destroys it
+  // while the broker, the Kafka context and the log it uses still exist.
+  if (kafka_) kafka_->WaitForAppends();
+  pool_->DropPendingWork();
   listeners_.clear();
   cron_timers_.clear();
   kafka_.reset();  // removes its append listener from the log

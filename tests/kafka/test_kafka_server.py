@@ -1,6 +1,7 @@
 """The Kafka listener inside `runnel serve`: TOML settings, --kafka off, a
 long-polling Fetch woken by an append made over another protocol (RESP), and
-shutdown while clients keep connecting."""
+shutdown while clients keep connecting or while busy sessions outlast the
+grace period."""
 
 import socket
 import struct
@@ -112,3 +113,61 @@ def test_shutdown_while_clients_keep_connecting(start_kafka):
             stop.set()
             for t in threads:
                 t.join()
+
+
+def test_shutdown_without_grace_drops_busy_sessions_first(start_kafka):
+    """shutdown_timeout_ms = 0: the io threads stop while Kafka and RESP
+    sessions are open and busy (producers mid-stream, a long-polling fetch, a
+    flooding publisher, a subscriber that never reads), so they are still
+    alive when the threads end. They must be destroyed while the broker, the
+    Kafka context and the log they use exist (they were destroyed with the
+    io contexts, after those: ASan heap-use-after-free at exit)."""
+    import redis
+    for i in range(4):
+        kafka = start_kafka(config="shutdown_timeout_ms = 0\n")
+        stop = threading.Event()
+
+        def produce():
+            try:
+                r = Raw(kafka.port)
+                r.send(request(3, 1, 1, metadata_v1_body(["busy"])))
+                r.response()
+                for n in range(100000):
+                    if stop.is_set():
+                        return
+                    r.send(request(0, 7, n + 2, produce_body("busy", record_batch([b"x" * 512] * 8))))
+                    r.response()
+            except (OSError, ConnectionError):
+                pass
+
+        def publish():
+            try:
+                c = redis.Redis(port=kafka.resp_port, socket_timeout=10)
+                for _ in range(100000):
+                    if stop.is_set():
+                        return
+                    p = c.pipeline(transaction=False)
+                    for _ in range(64):
+                        p.publish("flood", b"y" * 1024)
+                    p.execute()
+            except (OSError, redis.RedisError):
+                pass
+
+        parked = Raw(kafka.port, timeout=20)
+        parked.send(request(3, 1, 1, metadata_v1_body(["parked"])))
+        parked.response()
+        parked.send(request(1, 4, 2, fetch_v4_body("parked", 0, max_wait_ms=15000)))
+        sleeper = socket.create_connection(("127.0.0.1", kafka.resp_port))
+        sleeper.sendall(b"SUBSCRIBE flood\r\n")  # and never reads
+        threads = [threading.Thread(target=f) for f in (produce, produce, publish, publish)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3 + 0.1 * i)
+        try:
+            kafka.stop()  # a clean exit, no sanitizer report
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            parked.sock.close()
+            sleeper.close()

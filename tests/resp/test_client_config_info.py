@@ -394,6 +394,24 @@ def test_idle_polling_setting(start_server, runnel, tmp_path):
     assert bad.returncode != 0 and b"idle_poll_us must be 0..10000" in bad.stderr, bad.describe()
 
 
+
+def test_shutdown_timeout_setting(start_server, runnel, tmp_path):
+    """shutdown_timeout_ms (TOML only): 2000 by default, read-only at run
+    time, out-of-range values refused. What it does at SIGTERM is tested in
+    kafka/test_kafka_server.py (0: busy sessions dropped unserved)."""
+    default = start_server().client()
+    assert flat_or_map(2, default.call("CONFIG", "GET", "shutdown-timeout-ms")) == \
+        {b"shutdown-timeout-ms": b"2000"}
+    from_file = start_server(config="shutdown_timeout_ms = 0\n").client()
+    assert flat_or_map(2, from_file.call("CONFIG", "GET", "shutdown-timeout-ms")) == \
+        {b"shutdown-timeout-ms": b"0"}
+    conf = tmp_path / "bad.toml"
+    conf.write_text("shutdown_timeout_ms = -1\n")
+    bad = runnel.run("serve", "--config", str(conf), "--data", str(tmp_path / "bad"),
+                     "--resp", "127.0.0.1:0", "--kafka", "off", expect=None)
+    assert bad.returncode != 0 and b"shutdown_timeout_ms must be 0..600000" in bad.stderr, \
+        bad.describe()
+
 # ---- INFO / DBSIZE / FLUSHALL / TIME ------------------------------------------------
 
 def info_fields(resp, r):

@@ -17,12 +17,7 @@ KafkaContext::KafkaContext(Log* log_in, net::IoPool* pool_in) : log(log_in), poo
 }
 
 KafkaContext::~KafkaContext() {
-  {
-    // Every append's callback runs (the log outlives this context), so this
-    // ends; it is quick, as the io threads that start appends have stopped.
-    std::unique_lock lock(appends_mu_);
-    appends_done_.wait(lock, [this] { return appends_in_flight_ == 0; });
-  }
+  WaitForAppends();  // quick: the io threads that start appends have stopped
   log->SetAppendListener(nullptr);
   retention.reset();  // stops its thread (it uses both below)
   groups.reset();     // stops the timer thread; parked answers are dropped
@@ -72,6 +67,11 @@ void KafkaContext::AppendFinished() {
   std::lock_guard lock(appends_mu_);
   // Notified under the lock: the destructor may run as soon as it is released.
   if (--appends_in_flight_ == 0) appends_done_.notify_all();
+}
+
+void KafkaContext::WaitForAppends() {
+  std::unique_lock lock(appends_mu_);
+  appends_done_.wait(lock, [this] { return appends_in_flight_ == 0; });
 }
 
 size_t KafkaContext::sessions() {

@@ -141,6 +141,11 @@ struct KafkaContext {
   // possibly after its session closed: the destructor waits for them all.
   void AppendStarted();
   void AppendFinished();
+  // Waits until every append started has run its callback (which posts the
+  // answer to the session's io thread). Ends: the log outlives this context
+  // and runs every callback. The server calls it once the io threads have
+  // stopped (none starts an append then), before it drops their queues.
+  void WaitForAppends();
 
   // Opens the offset store (creating `__runnel.kafka_offsets` with
   // `offsets_fsync` if needed, loading every commit and group record), makes

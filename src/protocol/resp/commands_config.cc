@@ -127,6 +127,8 @@ const std::vector<ConfigParam>& Params() {
          return std::to_string(c.pool != nullptr ? c.pool->idle_poll().count() : 0);
        },
        nullptr},
+      {"shutdown-timeout-ms",
+       [](RespContext& c) { return std::to_string(c.facts.shutdown_timeout_ms); }, nullptr},
       {"databases", [](RespContext&) { return std::string("1"); }, nullptr},
       {"save", [](RespContext&) { return std::string(); }, nullptr},
       {"appendonly", [](RespContext&) { return std::string("no"); }, nullptr},

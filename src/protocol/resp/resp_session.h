@@ -83,6 +83,7 @@ struct ServerFacts {
   uint16_t port = 0;      // RESP listener port
   uint16_t tls_port = 0;  // 0: no TLS listener
   int io_threads = 0;
+  int64_t shutdown_timeout_ms = 0;
 };
 
 // What every RESP session of a server shares. Owned by the server; outlives
